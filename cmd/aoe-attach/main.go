@@ -1,0 +1,131 @@
+// Command aoe-attach makes an AoE target a local disk: it finds the target,
+// attaches it to an nbd device, prints the device's path and leaves a
+// background process serving it (or serves in front with --foreground).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/session"
+)
+
+func main() {
+	app := &cli.App{
+		Name:      "aoe-attach",
+		Usage:     "attach an AoE target as a local block device (/dev/nbdN)",
+		ArgsUsage: "eSHELF.SLOT",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "device", Aliases: []string{"d"}, Usage: "nbd device to use, e.g. /dev/nbd3 (default: the first free one)"},
+			&cli.StringSliceFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface to use (repeat for more); default: every Ethernet interface that is up"},
+			&cli.BoolFlag{Name: "read-only", Aliases: []string{"r"}, Usage: "attach read-only: writes fail"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: initiator.DefaultDeadline, Usage: "AoE deadline: I/O fails after the target is silent this long"},
+			&cli.DurationFlag{Name: "find-timeout", Value: 10 * time.Second, Usage: "how long to wait for the target to answer discovery"},
+			&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"}, Usage: "serve in the foreground (for systemd) instead of in the background"},
+			&cli.IntFlag{Name: "ready-fd", Hidden: true, Usage: "internal: where the background process reports readiness"},
+		},
+		Action: run,
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "aoe-attach:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("name one target, e.g. aoe-attach e1.2")
+	}
+	addr, err := initiator.ParseAddr(c.Args().First())
+	if err != nil {
+		return err
+	}
+	if !c.Bool("foreground") {
+		return background(addr)
+	}
+	var ready *os.File
+	if fd := c.Int("ready-fd"); fd > 0 {
+		ready = os.NewFile(uintptr(fd), "ready")
+	}
+	logger := log.New(os.Stderr, "aoe-attach["+addr.String()+"]: ", log.LstdFlags)
+	// SIGTERM and SIGINT are a clean detach: Serve flushes, then lets go.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	signal.Ignore(syscall.SIGHUP)
+	err = session.Serve(ctx, session.Config{
+		Target:      addr,
+		Device:      c.String("device"),
+		Interfaces:  c.StringSlice("iface"),
+		ReadOnly:    c.Bool("read-only"),
+		Deadline:    c.Duration("timeout"),
+		FindTimeout: c.Duration("find-timeout"),
+		Logf:        logger.Printf,
+		Ready: func(dev string) {
+			fmt.Println(dev)
+			if ready != nil {
+				fmt.Fprintf(ready, "ok %s\n", dev)
+				ready.Close()
+				ready = nil
+			}
+		},
+	})
+	if err != nil && ready != nil {
+		fmt.Fprintf(ready, "error %s\n", err)
+	}
+	return err
+}
+
+// background starts this command again, detached, with --foreground, and
+// returns once that process says the device is usable, or why it is not.
+func background(addr initiator.Addr) error {
+	if err := os.MkdirAll(session.RunDir, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(session.LogPath(addr.String()), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"--foreground", "--ready-fd", "3"}, os.Args[1:]...)
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	w.Close()
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	switch {
+	case strings.HasPrefix(line, "ok "):
+		fmt.Println(strings.TrimPrefix(line, "ok "))
+		cmd.Process.Release()
+		return nil
+	case strings.HasPrefix(line, "error "):
+		cmd.Wait()
+		return errors.New(strings.TrimPrefix(line, "error "))
+	}
+	err = cmd.Wait()
+	return fmt.Errorf("the serving process ended before the device was ready (%v); see %s", err, session.LogPath(addr.String()))
+}

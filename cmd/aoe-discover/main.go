@@ -1,0 +1,145 @@
+// Command aoe-discover finds the AoE targets on the local Ethernet segments
+// and prints them, like aoetools' aoe-discover followed by aoe-stat, without
+// needing the kernel's aoe driver.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/goaoe/goaoe/discovery"
+	"github.com/goaoe/goaoe/initiator"
+)
+
+func main() {
+	app := &cli.App{
+		Name:      "aoe-discover",
+		Usage:     "find AoE targets on the local Ethernet segments",
+		ArgsUsage: "[eSHELF.SLOT]",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface to use (repeat for more); default: every Ethernet interface that is up"},
+			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: 2 * time.Second, Usage: "how long to wait for answers"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
+		},
+		Action: run,
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "aoe-discover:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// errNone is the "nothing answered" outcome: exit 1, as aoe-stat users
+// expect from a query that found nothing.
+type errNone struct{ msg string }
+
+func (e errNone) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	if _, ok := err.(errNone); ok {
+		return 1
+	}
+	return 2
+}
+
+func run(c *cli.Context) error {
+	want := initiator.AllTargets
+	if c.NArg() > 1 {
+		return fmt.Errorf("at most one target, got %q", c.Args().Slice())
+	}
+	if c.NArg() == 1 {
+		var err error
+		if want, err = initiator.ParseAddr(c.Args().First()); err != nil {
+			return err
+		}
+	}
+	timeout := c.Duration("timeout")
+	// IDENTIFY gets the same patience as the config query.
+	ini, used, err := discovery.Open(c.StringSlice("iface"), initiator.Options{Deadline: max(timeout, time.Second)})
+	if err != nil {
+		return err
+	}
+	defer ini.Close()
+	found, err := discovery.Scan(context.Background(), ini, want, timeout)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		what := "no AoE target answered"
+		if want != initiator.AllTargets {
+			what = "AoE target " + want.String() + " did not answer"
+		}
+		return errNone{fmt.Sprintf("%s on %s within %v", what, strings.Join(used, ", "), timeout)}
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, found)
+	}
+	printTable(c.App.Writer, found)
+	return nil
+}
+
+// sizeGB is the size as aoe-stat prints it: GB of 10^9 bytes.
+func sizeGB(t discovery.Target) string {
+	if t.Identity == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.3fGB", float64(t.Identity.Size())/1e9)
+}
+
+func printTable(w io.Writer, found []discovery.Target) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tSIZE\tINTERFACES\tMACS\tPAYLOAD\tBUFCNT\tFIRMWARE\tCONFIG")
+	for _, t := range found {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%#04x\t%s\n", t.Addr, sizeGB(t),
+			strings.Join(t.Interfaces(), ","), strings.Join(t.MACs(), ","),
+			t.PayloadBytes, t.Config.BufferCount, t.Config.Firmware, t.Config.String)
+	}
+	tw.Flush()
+	for _, t := range found {
+		if t.IdentifyError != nil {
+			fmt.Fprintf(w, "warning: %s answered the config query but not IDENTIFY: %v\n", t.Addr, t.IdentifyError)
+		}
+	}
+}
+
+type jsonTarget struct {
+	Target       string   `json:"target"`
+	SizeBytes    int64    `json:"size_bytes"`
+	Interfaces   []string `json:"interfaces"`
+	MACs         []string `json:"macs"`
+	PayloadBytes int      `json:"payload_bytes"`
+	BufferCount  int      `json:"buffer_count"`
+	Firmware     uint16   `json:"firmware"`
+	SectorCount  int      `json:"max_sectors"`
+	Config       string   `json:"config"`
+	Model        string   `json:"model,omitempty"`
+	Serial       string   `json:"serial,omitempty"`
+	LBA48        bool     `json:"lba48"`
+	Error        string   `json:"error,omitempty"`
+}
+
+func printJSON(w io.Writer, found []discovery.Target) error {
+	out := make([]jsonTarget, 0, len(found))
+	for _, t := range found {
+		j := jsonTarget{Target: t.Addr.String(), Interfaces: t.Interfaces(), MACs: t.MACs(), PayloadBytes: t.PayloadBytes,
+			BufferCount: t.Config.BufferCount, Firmware: t.Config.Firmware, SectorCount: t.Config.MaxSectors, Config: t.Config.String}
+		if id := t.Identity; id != nil {
+			j.SizeBytes, j.Model, j.Serial, j.LBA48 = id.Size(), id.Model, id.Serial, id.LBA48
+		}
+		if t.IdentifyError != nil {
+			j.Error = t.IdentifyError.Error()
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

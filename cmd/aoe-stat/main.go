@@ -1,0 +1,75 @@
+// Command aoe-stat lists the AoE targets attached on this host, with
+// aoetools' aoe-stat columns plus the nbd device, and with -v every path's
+// health.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/goaoe/goaoe/session"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "aoe-stat",
+		Usage: "show the attached AoE targets",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show every path: interface, target MAC, window, RTT, frames"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
+		},
+		Action: func(c *cli.Context) error {
+			all, err := session.List()
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				if all == nil {
+					all = []session.State{}
+				}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(all)
+			}
+			print(c.App.Writer, all, c.Bool("verbose"))
+			return nil
+		},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "aoe-stat:", err)
+		os.Exit(1)
+	}
+}
+
+func print(w io.Writer, all []session.State, verbose bool) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tSIZE\tINTERFACES\tPAYLOAD\tSTATE\tDEVICE")
+	for _, s := range all {
+		fmt.Fprintf(tw, "%s\t%.3fGB\t%s\t%d\t%s\t%s\n", s.Target, float64(s.SizeBytes)/1e9,
+			strings.Join(s.Interfaces(), ","), s.PayloadBytes, s.Status, s.Device)
+	}
+	tw.Flush()
+	for _, s := range all {
+		if s.Reason != "" {
+			fmt.Fprintf(w, "%s: %s\n", s.Target, s.Reason)
+		}
+	}
+	if !verbose {
+		return
+	}
+	for _, s := range all {
+		fmt.Fprintf(w, "\n%s paths (replies dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Unmatched, s.Foreign, s.Malformed)
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "  INTERFACE\tTARGET MAC\tWINDOW\tINFLIGHT\tSRTT\tSENT\tRETRANSMITTED\tLOST")
+		for _, p := range s.Paths {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%.0fus\t%d\t%d\t%d\n", p.Interface, p.MAC, p.Window, p.Inflight, p.SRTTMicros, p.Sent, p.Retransmitted, p.Timeouts)
+		}
+		tw.Flush()
+	}
+}

@@ -1,0 +1,29 @@
+// Package initiator is the AoE protocol engine: it turns ReadAt, WriteAt and
+// Flush on a target into ATA frames, keeps a window of them in flight on the
+// target's paths, matches replies to requests by tag, retransmits what is
+// lost and fails what cannot succeed.
+//
+// # Shape
+//
+// An Initiator owns the local Ports and one receive goroutine per port, the
+// table of Targets learned from Query Config answers, and one sweeper
+// goroutine that retransmits overdue frames and declares targets dead. Each
+// Target keeps its own state under its own lock: the queue of frames not yet
+// sent, the frames in flight keyed by tag, and its paths, each with a
+// congestion window and an RTT estimate.
+//
+//	caller ─ReadAt/WriteAt/Flush─▶ Target.queue ─pump─▶ Port.Send
+//	Port.Receive ─▶ Initiator.dispatch ─▶ Target.complete ─▶ caller wakes
+//	sweeper tick ─▶ Target.sweep ─▶ new tag, other path ─▶ Port.Send
+//
+// # Rules the engine keeps
+//
+// A request completes only when every one of its frames was answered; a
+// write is acknowledged only after the target acknowledged all its sectors.
+// A retransmit carries a new tag, so a late reply to the old one is told
+// apart and dropped. Replies are accepted only from the path the frame went
+// out on, with the right shelf, slot and command. Every tag has bit 31 set:
+// the kernel's own aoe driver ignores those, so both can share a host. An AoE
+// or ATA error fails its request at once with an *IOError; a target that
+// answers nothing for Options.Deadline is dead and fails everything.
+package initiator

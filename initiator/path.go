@@ -1,0 +1,144 @@
+package initiator
+
+import (
+	"time"
+
+	"github.com/goaoe/goaoe/initiator/wire"
+)
+
+// path is one way to a target: a local port and one of the target's MACs.
+// It has its own window and RTT, because two NICs (or two target ports)
+// need not be alike.
+type path struct {
+	port       Port
+	mac        wire.MAC
+	maxSectors int
+	win        window
+	rtt        rttEstimator
+	inflight   int
+	lastCut    time.Time // when the window was last cut for a loss
+	counters   PathCounters
+	one        [1][]byte // Send's argument, kept to avoid an allocation per frame
+}
+
+// PathCounters count a path's frames.
+type PathCounters struct {
+	Sent          uint64 // frames put on the wire, retransmits included
+	Retransmitted uint64
+	Replies       uint64 // replies accepted
+	Timeouts      uint64 // frames whose timer ran out
+	SendErrors    uint64
+}
+
+// lossLocked cuts the window once per round trip however many frames of
+// that round trip were lost: they are one congestion event, not many.
+func (p *path) lossLocked(now time.Time) {
+	if !p.lastCut.IsZero() && now.Sub(p.lastCut) < p.rtt.srtt {
+		return
+	}
+	p.lastCut = now
+	p.win.onLoss()
+}
+
+// pickPathLocked chooses the path for the next frame: the one with the most
+// free room in its window, scaled by how fast it answers, so a slow path
+// takes a share in proportion to what it can carry. avoid is skipped when
+// another path has room, so a retransmit tries a different way.
+func (t *Target) pickPathLocked(avoid *path) *path {
+	var best *path
+	var bestScore float64
+	for _, p := range t.paths {
+		free := p.win.size - p.inflight
+		if free <= 0 {
+			continue
+		}
+		score := float64(free) / float64(p.win.size)
+		if p.rtt.sampled && p.rtt.srtt > 0 {
+			score /= p.rtt.srtt.Seconds()
+		}
+		if p == avoid {
+			score /= 1e9
+		}
+		if best == nil || score > bestScore {
+			best, bestScore = p, score
+		}
+	}
+	return best
+}
+
+// PathStatus is a snapshot of one path, for aoe-stat.
+type PathStatus struct {
+	Port     string
+	MAC      wire.MAC
+	Window   int
+	Inflight int
+	SRTT     time.Duration
+	PathCounters
+}
+
+// TargetStatus is a snapshot of a target, for aoe-stat.
+type TargetStatus struct {
+	Addr       Addr
+	Config     TargetConfig
+	Identity   *Identity
+	MaxSectors int
+	// Dead is why the target is down, "" while it is up.
+	Dead  string
+	Paths []PathStatus
+	TargetCounters
+}
+
+// Status takes a snapshot.
+func (t *Target) Status() TargetStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := TargetStatus{Addr: t.addr, Config: t.config, Identity: t.ident, MaxSectors: t.maxSectors, TargetCounters: t.counters}
+	if t.dead != nil {
+		s.Dead = t.dead.Error()
+	}
+	for _, p := range t.paths {
+		s.Paths = append(s.Paths, PathStatus{Port: p.port.Name(), MAC: p.mac, Window: p.win.size, Inflight: p.inflight, SRTT: p.rtt.srtt, PathCounters: p.counters})
+	}
+	return s
+}
+
+// frameQueue is a FIFO of frames that also takes retransmits at the front.
+type frameQueue struct {
+	items []*frame
+	head  int
+}
+
+func (q *frameQueue) len() int { return len(q.items) - q.head }
+
+func (q *frameQueue) front() *frame {
+	if q.len() == 0 {
+		return nil
+	}
+	return q.items[q.head]
+}
+
+func (q *frameQueue) popFront() *frame {
+	if q.len() == 0 {
+		return nil
+	}
+	f := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return f
+}
+
+func (q *frameQueue) pushBack(f *frame) { q.items = append(q.items, f) }
+
+func (q *frameQueue) pushFront(f *frame) {
+	if q.head > 0 {
+		q.head--
+		q.items[q.head] = f
+		return
+	}
+	q.items = append(q.items, nil)
+	copy(q.items[1:], q.items)
+	q.items[0] = f
+}

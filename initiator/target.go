@@ -1,0 +1,479 @@
+package initiator
+
+import (
+	"sync"
+	"time"
+
+	"github.com/goaoe/goaoe/initiator/wire"
+)
+
+// ataOverhead is what a frame carries besides sectors: the Ethernet, AoE
+// and ATA headers. (MTU-36)/512 sectors fit a frame, as Linux and vblade
+// compute it.
+const ataOverhead = wire.HeaderLen + wire.ATAHeaderLen
+
+// Target is one AoE target (shelf.slot) and everything in flight to it.
+// Its methods are safe for concurrent use; ReadAt, WriteAt and Flush block
+// until the target answered or the request failed.
+type Target struct {
+	ini  *Initiator
+	addr Addr
+
+	mu         sync.Mutex // guards everything below
+	config     TargetConfig
+	paths      []*path
+	queue      frameQueue        // frames waiting for room in a window
+	inflight   map[uint32]*frame // by tag
+	ident      *Identity
+	maxSectors int       // per frame, the least any path allows
+	progress   time.Time // last reply, or when the target became busy
+	busy       int       // requests in progress
+	dead       error     // set when the deadline passed; cleared by a config answer
+	counters   TargetCounters
+	framePool  sync.Pool
+}
+
+// TargetCounters are the frames a target's replies were dropped for.
+type TargetCounters struct {
+	// Unmatched replies carry no tag in flight: late replies to a frame
+	// already retransmitted, duplicates, or strays.
+	Unmatched uint64
+	// Foreign replies carry a tag in flight but come from another path
+	// than the frame went out on: spoofed or misrouted.
+	Foreign uint64
+	// Malformed replies are too short or of the wrong length.
+	Malformed uint64
+}
+
+func newTarget(ini *Initiator, addr Addr) *Target {
+	return &Target{ini: ini, addr: addr, inflight: make(map[uint32]*frame), maxSectors: 2}
+}
+
+// Addr is the target's shelf and slot.
+func (t *Target) Addr() Addr { return t.addr }
+
+// Config is the target's last Query Config answer.
+func (t *Target) Config() TargetConfig {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.config
+}
+
+// Identity is the target's IDENTIFY answer, nil before Identify.
+func (t *Target) Identity() *Identity {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ident
+}
+
+// Size is the capacity in bytes, 0 before Identify.
+func (t *Target) Size() int64 {
+	if id := t.Identity(); id != nil {
+		return id.Size()
+	}
+	return 0
+}
+
+// MaxSectors is how many sectors one frame carries to this target.
+func (t *Target) MaxSectors() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.maxSectors
+}
+
+// request is one caller's operation, split into frames.
+type request struct {
+	pending int // frames not finished; guarded by the target's lock
+	err     error
+	done    chan struct{}
+}
+
+// fail records the first error; the request still waits for its frames in
+// flight, whose replies must not land in a buffer the caller reuses.
+func (r *request) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// frame is one ATA command on the wire, with its retransmit state.
+type frame struct {
+	req   *request
+	op    string
+	lba   uint64
+	count int    // sectors
+	dst   []byte // where a read's sectors go (the caller's buffer)
+	buf   []byte // the encoded frame; MACs and tag are set per send
+	n     int    // encoded length
+	// sample says whether the reply's round trip may update the RTT
+	// estimate: not for flush and identify, whose service time is not the
+	// path's.
+	sample bool
+
+	tag      uint32
+	path     *path
+	avoid    *path // the path a retransmit should not use, if it can help it
+	sent     time.Time
+	deadline time.Time
+	retries  int
+}
+
+// Identify asks the target for its IDENTIFY DEVICE data and keeps it: the
+// capacity, LBA48 support and flush command decide how I/O is sent.
+func (t *Target) Identify() (*Identity, error) {
+	data := make([]byte, wire.SectorSize)
+	a := wire.ATA{CmdStatus: wire.ATAIdentify, SectorCount: 1, LBA: 0xA0 << 24}
+	req := t.newRequest()
+	f := t.newFrame(req, "identify", &a, nil)
+	f.count, f.dst = 1, data
+	if err := t.run(req, []*frame{f}); err != nil {
+		return nil, err
+	}
+	id := parseIdentity(data)
+	t.mu.Lock()
+	t.ident = id
+	t.mu.Unlock()
+	return id, nil
+}
+
+// ReadAt reads whole sectors at off. It implements io.ReaderAt.
+func (t *Target) ReadAt(p []byte, off int64) (int, error) {
+	if err := t.transfer("read", p, off); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteAt writes whole sectors at off and returns once the target
+// acknowledged every one. It implements io.WriterAt.
+func (t *Target) WriteAt(p []byte, off int64) (int, error) {
+	if err := t.transfer("write", p, off); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush asks the target to put what it acknowledged on stable storage, with
+// the flush command its IDENTIFY claims. A target that claims none has no
+// volatile cache to flush (ATA's meaning), so there is nothing to send.
+func (t *Target) Flush() error {
+	id := t.Identity()
+	if id == nil {
+		return &IOError{Target: t.addr, Op: "flush", Err: ErrNotIdentified}
+	}
+	if id.FlushCommand == 0 {
+		return nil
+	}
+	a := wire.ATA{CmdStatus: id.FlushCommand}
+	if id.FlushCommand == wire.ATAFlushCacheExt {
+		a.Flags = wire.ATAFlagLBA48
+	}
+	req := t.newRequest()
+	return t.run(req, []*frame{t.newFrame(req, "flush", &a, nil)})
+}
+
+func (t *Target) transfer(op string, p []byte, off int64) error {
+	id := t.Identity()
+	lba, sectors := uint64(off)/wire.SectorSize, len(p)/wire.SectorSize
+	ioErr := func(err error) error {
+		return &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
+	}
+	switch {
+	case id == nil:
+		return ioErr(ErrNotIdentified)
+	case off < 0 || off%wire.SectorSize != 0 || len(p)%wire.SectorSize != 0:
+		return ioErr(ErrUnaligned)
+	case lba+uint64(sectors) > id.Sectors:
+		return ioErr(ErrRange)
+	case len(p) == 0:
+		return nil
+	}
+	write := op == "write"
+	per := t.MaxSectors()
+	req := t.newRequest()
+	frames := make([]*frame, 0, (sectors+per-1)/per)
+	for s := 0; s < sectors; s += per {
+		n := min(per, sectors-s)
+		chunk := p[s*wire.SectorSize : (s+n)*wire.SectorSize]
+		a := wire.ATA{SectorCount: uint8(n), LBA: lba + uint64(s)}
+		switch {
+		case id.LBA48 && write:
+			a.Flags, a.CmdStatus = wire.ATAFlagLBA48|wire.ATAFlagWrite, wire.ATAWriteExt
+		case id.LBA48:
+			a.Flags, a.CmdStatus = wire.ATAFlagLBA48, wire.ATAReadExt
+		case write:
+			a.Flags, a.CmdStatus = wire.ATAFlagWrite, wire.ATAWrite28
+		default:
+			a.CmdStatus = wire.ATARead28
+		}
+		if !id.LBA48 {
+			// LBA28 keeps the top four address bits in the device
+			// register, whose high nibble says "LBA mode" (0xE0).
+			a.LBA = a.LBA&0x0fffffff | 0xE0<<24
+		}
+		var data []byte
+		if write {
+			data = chunk
+		}
+		f := t.newFrame(req, op, &a, data)
+		f.lba, f.count, f.sample = lba+uint64(s), n, true
+		if !write {
+			f.dst = chunk
+		}
+		frames = append(frames, f)
+	}
+	return t.run(req, frames)
+}
+
+func (t *Target) newRequest() *request { return &request{done: make(chan struct{})} }
+
+// newFrame encodes an ATA request; data, if any, is copied in after the
+// header.
+func (t *Target) newFrame(req *request, op string, a *wire.ATA, data []byte) *frame {
+	n := ataOverhead + len(data)
+	f, _ := t.framePool.Get().(*frame)
+	if f == nil || cap(f.buf) < n {
+		f = &frame{buf: make([]byte, max(n, ataOverhead+t.MaxSectors()*wire.SectorSize))}
+	}
+	*f = frame{req: req, op: op, buf: f.buf[:cap(f.buf)], n: n}
+	h := wire.Header{Version: wire.Version, Shelf: t.addr.Shelf, Slot: t.addr.Slot, Command: wire.CommandATA}
+	_ = h.Marshal(f.buf)
+	a.MarshalHeader(f.buf[wire.HeaderLen:])
+	copy(f.buf[ataOverhead:], data)
+	return f
+}
+
+// run queues a request's frames and waits for all of them to finish.
+func (t *Target) run(req *request, frames []*frame) error {
+	t.mu.Lock()
+	if t.dead != nil {
+		err := t.dead
+		t.mu.Unlock()
+		f := frames[0]
+		return &IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: len(frames) * f.count, Err: err}
+	}
+	if t.busy == 0 {
+		// The deadline counts from when there was something to answer.
+		t.progress = time.Now()
+	}
+	t.busy++
+	t.ini.startRequest()
+	req.pending = len(frames)
+	for _, f := range frames {
+		t.queue.pushBack(f)
+	}
+	t.pumpLocked(time.Now())
+	t.mu.Unlock()
+	<-req.done
+	return req.err
+}
+
+// finishLocked retires a frame that will not be sent again.
+func (t *Target) finishLocked(f *frame) {
+	req := f.req
+	f.req, f.dst, f.path, f.avoid = nil, nil, nil, nil
+	t.framePool.Put(f)
+	req.pending--
+	if req.pending == 0 {
+		t.busy--
+		t.ini.endRequest()
+		close(req.done)
+	}
+}
+
+// pumpLocked sends queued frames while some path's window has room.
+func (t *Target) pumpLocked(now time.Time) {
+	for {
+		f := t.queue.front()
+		if f == nil {
+			return
+		}
+		if f.req.err != nil {
+			// The request already failed: the rest of it is moot.
+			t.queue.popFront()
+			t.finishLocked(f)
+			continue
+		}
+		p := t.pickPathLocked(f.avoid)
+		if p == nil {
+			return
+		}
+		t.queue.popFront()
+		t.transmitLocked(f, p, now)
+	}
+}
+
+// transmitLocked puts f on the wire on path p under a fresh tag.
+func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
+	f.tag = t.ini.newTag()
+	f.path = p
+	f.sent = now
+	f.deadline = now.Add(p.rtt.rto(f.retries, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
+	mac := p.port.MAC()
+	copy(f.buf[0:6], p.mac[:])
+	copy(f.buf[6:12], mac[:])
+	wire.PutTag(f.buf, f.tag)
+	t.inflight[f.tag] = f
+	p.inflight++
+	p.counters.Sent++
+	if f.retries > 0 {
+		p.counters.Retransmitted++
+	}
+	p.one[0] = f.buf[:f.n]
+	if err := p.port.Send(p.one[:]); err != nil {
+		// The frame stays in flight: its timer sends it again, on
+		// another path if there is one.
+		p.counters.SendErrors++
+	}
+	p.one[0] = nil
+}
+
+// handleATA matches an ATA reply to its frame and finishes it.
+func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.inflight[h.Tag]
+	if f == nil {
+		t.counters.Unmatched++
+		return
+	}
+	p := f.path
+	if p.port != port || p.mac != h.Src {
+		t.counters.Foreign++
+		return
+	}
+	var err error
+	if h.Failed() {
+		err = h.Error
+	} else {
+		var a wire.ATA
+		if a.Unmarshal(body) != nil {
+			t.counters.Malformed++
+			return
+		}
+		switch need := f.count * wire.SectorSize; {
+		case a.CmdStatus&wire.ATAStatusBad != 0:
+			err = &ATAError{Status: a.CmdStatus, Err: a.ErrFeature}
+		case f.dst != nil && len(a.Data) < need:
+			// Dropped, not failed: the retransmit may fare better,
+			// and a spoofer must not be able to fail our I/O.
+			t.counters.Malformed++
+			return
+		case f.dst != nil:
+			copy(f.dst, a.Data[:need])
+		}
+	}
+	now := time.Now()
+	delete(t.inflight, h.Tag)
+	p.inflight--
+	p.counters.Replies++
+	if f.sample && f.retries == 0 {
+		p.rtt.sample(now.Sub(f.sent))
+	}
+	p.win.onReply()
+	t.progress = now
+	if err != nil {
+		f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: err})
+	}
+	t.finishLocked(f)
+	t.pumpLocked(now)
+}
+
+// sweep resends overdue frames and fails everything if the target has been
+// silent past the deadline.
+func (t *Target) sweep(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.busy == 0 {
+		return
+	}
+	for tag, f := range t.inflight {
+		if now.Before(f.deadline) {
+			continue
+		}
+		p := f.path
+		delete(t.inflight, tag)
+		p.inflight--
+		p.counters.Timeouts++
+		p.lossLocked(now)
+		f.retries++
+		f.avoid = p
+		t.queue.pushFront(f)
+	}
+	if now.Sub(t.progress) >= t.ini.opts.Deadline {
+		t.ini.opts.Logf("%s: no answer for %v: target is dead, failing its I/O", t.addr, now.Sub(t.progress).Round(time.Second))
+		t.failAllLocked(ErrDead)
+		return
+	}
+	t.pumpLocked(now)
+}
+
+// failAllLocked fails every queued and in-flight frame with err and keeps
+// failing new I/O until a config answer shows the target alive.
+func (t *Target) failAllLocked(err error) {
+	t.dead = err
+	for tag, f := range t.inflight {
+		delete(t.inflight, tag)
+		f.path.inflight--
+		t.queue.pushBack(f)
+	}
+	for f := t.queue.popFront(); f != nil; f = t.queue.popFront() {
+		f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: err})
+		t.finishLocked(f)
+	}
+}
+
+// learnPath adds or refreshes the path (port, mac) from a config answer.
+func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.config = cfg
+	limit := min(cfg.MaxSectors, (port.MTU()-36)/wire.SectorSize, 255)
+	var p *path
+	for _, q := range t.paths {
+		if q.port == port && q.mac == mac {
+			p = q
+		}
+	}
+	if p == nil {
+		p = &path{port: port, mac: mac, win: newWindow(cfg.BufferCount)}
+		t.paths = append(t.paths, p)
+		t.ini.opts.Logf("%s: path %s -> %s (buffer count %d, %d sectors per frame)", t.addr, port.Name(), mac, cfg.BufferCount, limit)
+	}
+	p.win.setLimit(cfg.BufferCount)
+	p.maxSectors = max(limit, 1)
+	t.maxSectors = p.maxSectors
+	for _, q := range t.paths {
+		t.maxSectors = min(t.maxSectors, q.maxSectors)
+	}
+	if t.dead == ErrDead {
+		t.ini.opts.Logf("%s: answers again: target is back", t.addr)
+		t.dead = nil
+	}
+	t.pumpLocked(time.Now())
+}
+
+// dropPort forgets the paths on a port that went away and sends their
+// frames again elsewhere now rather than when their timers fire.
+func (t *Target) dropPort(port Port) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept := t.paths[:0]
+	for _, p := range t.paths {
+		if p.port != port {
+			kept = append(kept, p)
+			continue
+		}
+		t.ini.opts.Logf("%s: path %s -> %s gone", t.addr, port.Name(), p.mac)
+		for tag, f := range t.inflight {
+			if f.path == p {
+				delete(t.inflight, tag)
+				f.retries++
+				t.queue.pushFront(f)
+			}
+		}
+	}
+	clear(t.paths[len(kept):])
+	t.paths = kept
+	t.pumpLocked(time.Now())
+}

@@ -1,0 +1,177 @@
+package memnet
+
+import (
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/goaoe/goaoe/initiator/wire"
+)
+
+// Impairment is what the switch does to frames; zero passes them intact.
+type Impairment struct {
+	Loss      float64 // probability a frame is dropped
+	Duplicate float64 // probability a frame is delivered twice
+	Reorder   float64 // probability a frame is held back behind later ones
+	Delay     time.Duration
+	Jitter    time.Duration // extra delay, uniform in [0, Jitter)
+}
+
+// Network is one Ethernet segment: a switch that delivers by destination
+// MAC and floods broadcasts.
+type Network struct {
+	mu    sync.Mutex
+	rng   *rand.Rand
+	imp   Impairment
+	ports []*Port
+}
+
+// New makes a segment whose impairments draw from a seeded generator, so a
+// failing run can be repeated.
+func New(seed uint64) *Network {
+	return &Network{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// SetImpairment changes what happens to frames from now on.
+func (n *Network) SetImpairment(imp Impairment) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.imp = imp
+}
+
+// inboxLen is how many frames a port holds before it drops, like a NIC ring.
+const inboxLen = 4096
+
+// NewPort attaches a port to the segment.
+func (n *Network) NewPort(name string, mac wire.MAC, mtu int) *Port {
+	p := &Port{net: n, name: name, mac: mac, mtu: mtu, inbox: make(chan []byte, inboxLen), closed: make(chan struct{}), up: true}
+	n.mu.Lock()
+	n.ports = append(n.ports, p)
+	n.mu.Unlock()
+	return p
+}
+
+// deliver carries one frame from src across the switch.
+func (n *Network) deliver(src *Port, frame []byte) {
+	n.mu.Lock()
+	if !src.up || len(frame) < wire.EthernetHeaderLen {
+		n.mu.Unlock()
+		return
+	}
+	var dst wire.MAC
+	copy(dst[:], frame[:6])
+	var to []*Port
+	for _, p := range n.ports {
+		if p != src && p.up && (dst == wire.BroadcastMAC || dst == p.mac) {
+			to = append(to, p)
+		}
+	}
+	imp := n.imp
+	copies := 1
+	if n.rng.Float64() < imp.Loss {
+		copies = 0
+	} else if n.rng.Float64() < imp.Duplicate {
+		copies = 2
+	}
+	delays := make([]time.Duration, copies)
+	for i := range delays {
+		d := imp.Delay
+		if imp.Jitter > 0 {
+			d += time.Duration(n.rng.Int64N(int64(imp.Jitter)))
+		}
+		if n.rng.Float64() < imp.Reorder {
+			d += imp.Delay + imp.Jitter + time.Millisecond
+		}
+		delays[i] = d
+	}
+	n.mu.Unlock()
+	for _, p := range to {
+		for _, d := range delays {
+			b := append([]byte(nil), frame...)
+			if d == 0 {
+				p.push(b)
+				continue
+			}
+			time.AfterFunc(d, func() { p.push(b) })
+		}
+	}
+}
+
+// Port is one interface on the segment. It implements initiator.Port.
+type Port struct {
+	net    *Network
+	name   string
+	mac    wire.MAC
+	mtu    int
+	inbox  chan []byte
+	closed chan struct{}
+	once   sync.Once
+	up     bool // guarded by net.mu
+}
+
+func (p *Port) Name() string  { return p.name }
+func (p *Port) MAC() wire.MAC { return p.mac }
+func (p *Port) MTU() int      { return p.mtu }
+
+// SetUp plugs the port in or out: a port that is down sends and receives
+// nothing.
+func (p *Port) SetUp(up bool) {
+	p.net.mu.Lock()
+	defer p.net.mu.Unlock()
+	p.up = up
+}
+
+// Send implements initiator.Port.
+func (p *Port) Send(frames [][]byte) error {
+	select {
+	case <-p.closed:
+		return ErrClosed
+	default:
+	}
+	for _, f := range frames {
+		if len(f) > p.mtu+wire.EthernetHeaderLen {
+			return errors.New("memnet: frame larger than the MTU")
+		}
+		p.net.deliver(p, f)
+	}
+	return nil
+}
+
+// ErrClosed is what a closed port's Send and Receive return.
+var ErrClosed = errors.New("memnet: port closed")
+
+// Receive implements initiator.Port.
+func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
+	select {
+	case f := <-p.inbox:
+		sizes[0] = copy(bufs[0], f)
+	case <-p.closed:
+		return 0, ErrClosed
+	}
+	n := 1
+	for n < len(bufs) {
+		select {
+		case f := <-p.inbox:
+			sizes[n] = copy(bufs[n], f)
+			n++
+		default:
+			return n, nil
+		}
+	}
+	return n, nil
+}
+
+// Close implements initiator.Port.
+func (p *Port) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return nil
+}
+
+// push queues a frame for Receive, dropping it if the ring is full.
+func (p *Port) push(f []byte) {
+	select {
+	case p.inbox <- f:
+	default:
+	}
+}

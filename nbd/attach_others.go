@@ -1,0 +1,19 @@
+//go:build !linux
+
+package nbd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+var errNotLinux = fmt.Errorf("nbd: kernel NBD devices exist only on Linux: %w", errors.ErrUnsupported)
+
+// Attach needs Linux's nbd driver; elsewhere it fails.
+func Attach(ctx context.Context, devPath string, b Backend, opts Options) error {
+	return errNotLinux
+}
+
+// Disconnect needs Linux's nbd driver; elsewhere it fails.
+func Disconnect(devPath string) error { return errNotLinux }

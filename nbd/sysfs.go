@@ -1,0 +1,118 @@
+package nbd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Where the kernel shows nbd devices. Variables so that tests can point
+// them at a fake tree.
+var (
+	sysBlockDir = "/sys/block"
+	devDir      = "/dev"
+)
+
+// ErrNoFreeDevice is returned by FindFree when every nbd device is taken.
+var ErrNoFreeDevice = errors.New("nbd: no free nbd device")
+
+// FindFree returns the first /dev/nbdN, in numeric order, that no process
+// serves (no /sys/block/nbdN/pid) and that has no size left over (size 0).
+// Another process can take it between FindFree and Attach; Attach checks
+// again, but only the netlink interface closes that window for good.
+func FindFree() (string, error) {
+	entries, err := os.ReadDir(sysBlockDir)
+	if err != nil {
+		return "", fmt.Errorf("nbd: list block devices: %w", err)
+	}
+	var indexes []int
+	for _, e := range entries {
+		if i, ok := nbdIndex(e.Name()); ok {
+			indexes = append(indexes, i)
+		}
+	}
+	if len(indexes) == 0 {
+		return "", fmt.Errorf("nbd: no nbd devices in %s (is the nbd module loaded? see LoadModule)", sysBlockDir)
+	}
+	slices.Sort(indexes) // ReadDir sorts by name, which puts nbd10 before nbd2
+	for _, i := range indexes {
+		name := "nbd" + strconv.Itoa(i)
+		_, running, err := devicePID(name)
+		if err != nil {
+			return "", err
+		}
+		if running {
+			continue
+		}
+		size, err := os.ReadFile(filepath.Join(sysBlockDir, name, "size"))
+		if err != nil {
+			return "", fmt.Errorf("nbd: %w", err)
+		}
+		if strings.TrimSpace(string(size)) == "0" {
+			return filepath.Join(devDir, name), nil
+		}
+	}
+	return "", fmt.Errorf("%w: all %d are in use", ErrNoFreeDevice, len(indexes))
+}
+
+// InUse reports whether a process serves devPath, and which: the pid file
+// holds the kernel task id of the thread blocked in NBD_DO_IT, which for a
+// multi-threaded program (any Go program) is a thread id, not getpid().
+// That is the number nbd-client -c prints.
+func InUse(devPath string) (pid int, inUse bool, err error) {
+	name, err := deviceName(devPath)
+	if err != nil {
+		return 0, false, err
+	}
+	if _, err := os.Stat(filepath.Join(sysBlockDir, name)); err != nil {
+		return 0, false, fmt.Errorf("nbd: no device %s in %s (is the nbd module loaded? see LoadModule): %w",
+			name, sysBlockDir, err)
+	}
+	return devicePID(name)
+}
+
+// devicePID reads /sys/block/<name>/pid, which exists exactly while
+// NBD_DO_IT runs.
+func devicePID(name string) (int, bool, error) {
+	b, err := os.ReadFile(filepath.Join(sysBlockDir, name, "pid"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("nbd: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, true, fmt.Errorf("nbd: %s pid file: %w", name, err)
+	}
+	return pid, true, nil
+}
+
+// deviceName maps a device path (possibly a symlink such as one from udev)
+// to its name under /sys/block: "/dev/nbd3" -> "nbd3".
+func deviceName(devPath string) (string, error) {
+	p, err := filepath.EvalSymlinks(devPath)
+	if err != nil {
+		p = devPath // a missing node still names its sysfs entry
+	}
+	name := filepath.Base(p)
+	if _, ok := nbdIndex(name); !ok {
+		return "", fmt.Errorf("nbd: %s is not an nbd device (want /dev/nbdN)", devPath)
+	}
+	return name, nil
+}
+
+// nbdIndex parses "nbdN"; partitions ("nbd0p1") are not devices.
+func nbdIndex(name string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, "nbd")
+	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	i, err := strconv.Atoi(digits)
+	return i, err == nil
+}

@@ -1,0 +1,39 @@
+// Package rawport is the Linux side of initiator.Port: one Ethernet interface
+// reached through an AF_PACKET raw socket (github.com/mdlayher/packet) bound
+// to the AoE EtherType 0x88A2. It owns everything between the engine and the
+// kernel for that interface: checking that the interface can carry AoE,
+// sending whole frames without blocking, receiving only the frames that are
+// for us, and saying in its errors which interface failed and what to do.
+// It knows nothing of the AoE header beyond the EtherType.
+//
+// # What Receive drops
+//
+// The kernel hands a packet socket more than the frames addressed to this
+// host. Receive drops, and counts in Stats, frames for other hosts
+// (PACKET_OTHERHOST: a veth end, a bridge port or a NIC in promiscuous mode
+// passes up frames for any MAC), frames whose source is our own MAC (a
+// switching loop; frames this host sends are not delivered back to a socket
+// bound to one EtherType, only to ETH_P_ALL taps, but outgoing frames are
+// dropped too should they appear), and frames larger than the caller's
+// buffer.
+//
+// # Sending
+//
+// Send never waits for the kernel: when the socket or the device queue is
+// full the frame is dropped and counted, as a NIC drops on a full ring, and
+// the engine's retransmits recover it.
+//
+// # Link state
+//
+// An interface going down does not end a Port: the kernel tells the socket
+// once (ENETDOWN), Receive counts it and keeps waiting, and frames flow again
+// when the interface is up. Receive returns an error only after Close or when
+// the interface was deleted. Send on a down interface fails with a hint.
+//
+// # Privileges
+//
+// Opening a Port needs CAP_NET_RAW (root has it). Errors are *OpError values
+// that name the operation and the interface and carry a hint; the underlying
+// cause stays reachable with errors.Is, e.g. os.ErrPermission or
+// net.ErrClosed.
+package rawport

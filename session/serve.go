@@ -1,0 +1,199 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goaoe/goaoe/discovery"
+	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/nbd"
+)
+
+// Config is what aoe-attach was asked for.
+type Config struct {
+	Target initiator.Addr
+	// Device is the nbd device to use; "" takes the first free one.
+	Device     string
+	Interfaces []string
+	ReadOnly   bool
+	// Deadline is the AoE deadline: how long the target may be silent
+	// before its I/O fails.
+	Deadline time.Duration
+	// FindTimeout is how long to wait for the target to answer at all.
+	FindTimeout time.Duration
+	Logf        func(format string, args ...any)
+	// Ready is called with the device once it is usable.
+	Ready func(device string)
+}
+
+// Tuning of a session.
+const (
+	// stateInterval is how often the state file is rewritten.
+	stateInterval = time.Second
+	// requeryInterval is how often the target is asked again for its
+	// config, so that paths which appear later (a NIC plugged in, a target
+	// port restarted) are learned; the Linux driver asks every 60 s.
+	requeryInterval = 10 * time.Second
+)
+
+// Serve attaches cfg.Target as an nbd device and serves it until ctx is
+// cancelled (then it flushes and detaches cleanly) or the device is
+// disconnected from outside.
+func Serve(ctx context.Context, cfg Config) error {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	name := cfg.Target.String()
+	lockFile, err := lock(name)
+	if err != nil {
+		return err
+	}
+	defer lockFile.Close()
+
+	if err := nbd.LoadModule(); err != nil {
+		return err
+	}
+	ini, ifaces, err := discovery.Open(cfg.Interfaces, initiator.Options{Deadline: cfg.Deadline, Logf: cfg.Logf})
+	if err != nil {
+		return err
+	}
+	defer ini.Close()
+	cfg.Logf("looking for %s on %v", name, ifaces)
+	t, err := discovery.WaitFor(ctx, ini, cfg.Target, cfg.FindTimeout)
+	if err != nil {
+		return err
+	}
+	id := t.Identity()
+	cfg.Logf("%s: %s, %d bytes, %d bytes per frame", name, id.Model, id.Size(), t.MaxSectors()*512)
+
+	dev, release, err := pickDevice(cfg.Device)
+	if err != nil {
+		return err
+	}
+	state := State{Target: name, Device: dev, PID: os.Getpid(), ReadOnly: cfg.ReadOnly, Started: time.Now()}
+	publish := func() {
+		s := stateFrom(t.Status())
+		s.Device, s.PID, s.ReadOnly, s.Started, s.Updated = state.Device, state.PID, state.ReadOnly, state.Started, time.Now()
+		if err := writeState(&s); err != nil {
+			cfg.Logf("cannot write state file: %v", err)
+		}
+	}
+	defer os.Remove(statePath(name))
+
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		tick := time.NewTicker(stateInterval)
+		defer tick.Stop()
+		requery := time.NewTicker(requeryInterval)
+		defer requery.Stop()
+		for {
+			select {
+			case <-tick.C:
+				publish()
+			case <-requery.C:
+				_ = ini.Query(cfg.Target)
+			case <-serveCtx.Done():
+				return
+			}
+		}
+	}()
+
+	link := filepath.Join("/dev/etherd", name)
+	opts := nbd.Options{
+		Size:     id.Size(),
+		ReadOnly: cfg.ReadOnly,
+		// The kernel must not time requests out on its own: the AoE
+		// deadline decides when a silent target fails its I/O.
+		Timeout: 0,
+		Ready: func() {
+			release()
+			publish()
+			makeLink(link, dev, cfg.Logf)
+			cfg.Logf("%s attached as %s", name, dev)
+			if cfg.Ready != nil {
+				cfg.Ready(dev)
+			}
+		},
+		OnError: func(op string, off int64, length int, err error) {
+			cfg.Logf("%s: %s of %d bytes at %d failed: %v", dev, op, length, off, err)
+		},
+	}
+	err = nbd.Attach(ctx, dev, t, opts)
+	release()
+	removeLink(link, dev)
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", name, dev, err)
+	}
+	cfg.Logf("%s detached from %s", name, dev)
+	return nil
+}
+
+// pickDevice chooses the nbd device under a host-wide lock held until the
+// device is attached (release), so two attaches at once do not pick the
+// same free device.
+func pickDevice(want string) (dev string, release func(), err error) {
+	f, err := os.OpenFile(filepath.Join(RunDir, "devices.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := flockWait(f); err != nil {
+		f.Close()
+		return "", nil, err
+	}
+	released := false
+	release = func() {
+		if !released {
+			released = true
+			f.Close()
+		}
+	}
+	if want != "" {
+		pid, busy, err := nbd.InUse(want)
+		if err == nil && busy {
+			err = fmt.Errorf("%s is in use (served by task %d); pick another with --device or leave it out", want, pid)
+		}
+		if err != nil {
+			release()
+			return "", nil, err
+		}
+		return want, release, nil
+	}
+	dev, err = nbd.FindFree()
+	if err != nil {
+		release()
+		if errors.Is(err, nbd.ErrNoFreeDevice) {
+			err = fmt.Errorf("%w: detach one, or load nbd with more devices (modprobe nbd nbds_max=64)", err)
+		}
+		return "", nil, err
+	}
+	return dev, release, nil
+}
+
+// makeLink gives the device the name aoetools users know, /dev/etherd/eX.Y,
+// unless the kernel's aoe driver owns that name.
+func makeLink(link, dev string, logf func(string, ...any)) {
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+		logf("%s exists and is not ours (the kernel aoe driver's?): not linking it to %s", link, dev)
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		logf("cannot create %s: %v", filepath.Dir(link), err)
+		return
+	}
+	os.Remove(link)
+	if err := os.Symlink(dev, link); err != nil {
+		logf("cannot link %s to %s: %v", link, dev, err)
+	}
+}
+
+// removeLink removes the link only if it still points at our device.
+func removeLink(link, dev string) {
+	if target, err := os.Readlink(link); err == nil && target == dev {
+		os.Remove(link)
+	}
+}

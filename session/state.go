@@ -1,0 +1,195 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/goaoe/goaoe/initiator"
+)
+
+// RunDir holds the sessions' files. GOAOE_RUN_DIR overrides it, for tests.
+var RunDir = func() string {
+	if d := os.Getenv("GOAOE_RUN_DIR"); d != "" {
+		return d
+	}
+	return "/run/goaoe"
+}()
+
+// State is what a serving process publishes about its session.
+type State struct {
+	Target       string    `json:"target"`
+	Device       string    `json:"device"`
+	PID          int       `json:"pid"`
+	ReadOnly     bool      `json:"read_only"`
+	Started      time.Time `json:"started"`
+	Updated      time.Time `json:"updated"`
+	SizeBytes    int64     `json:"size_bytes"`
+	PayloadBytes int       `json:"payload_bytes"`
+	Model        string    `json:"model,omitempty"`
+	// Status is "up", or "down" while the target is dead or the serving
+	// process is gone; Reason says why.
+	Status string      `json:"state"`
+	Reason string      `json:"reason,omitempty"`
+	Paths  []PathState `json:"paths"`
+	// Dropped replies, by why.
+	Unmatched uint64 `json:"replies_unmatched"`
+	Foreign   uint64 `json:"replies_foreign"`
+	Malformed uint64 `json:"replies_malformed"`
+}
+
+// PathState is one path of a session, for aoe-stat -v.
+type PathState struct {
+	Interface     string  `json:"interface"`
+	MAC           string  `json:"mac"`
+	Window        int     `json:"window"`
+	Inflight      int     `json:"inflight"`
+	SRTTMicros    float64 `json:"srtt_us"`
+	Sent          uint64  `json:"sent"`
+	Retransmitted uint64  `json:"retransmitted"`
+	Replies       uint64  `json:"replies"`
+	Timeouts      uint64  `json:"lost"`
+}
+
+// Interfaces lists the session's interfaces, sorted, once each.
+func (s *State) Interfaces() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range s.Paths {
+		if !seen[p.Interface] {
+			seen[p.Interface] = true
+			out = append(out, p.Interface)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func stateFrom(st initiator.TargetStatus) State {
+	s := State{
+		Target:       st.Addr.String(),
+		PayloadBytes: st.MaxSectors * 512,
+		Status:       "up",
+		Unmatched:    st.Unmatched,
+		Foreign:      st.Foreign,
+		Malformed:    st.Malformed,
+	}
+	if st.Identity != nil {
+		s.SizeBytes, s.Model = st.Identity.Size(), st.Identity.Model
+	}
+	if st.Dead != "" {
+		s.Status, s.Reason = "down", st.Dead
+	}
+	for _, p := range st.Paths {
+		s.Paths = append(s.Paths, PathState{
+			Interface: p.Port, MAC: p.MAC.String(), Window: p.Window, Inflight: p.Inflight,
+			SRTTMicros: float64(p.SRTT.Nanoseconds()) / 1e3,
+			Sent:       p.Sent, Retransmitted: p.Retransmitted, Replies: p.Replies, Timeouts: p.Timeouts,
+		})
+	}
+	return s
+}
+
+func statePath(target string) string { return filepath.Join(RunDir, target+".json") }
+func lockPath(target string) string  { return filepath.Join(RunDir, target+".lock") }
+
+// LogPath is where a background session logs.
+func LogPath(target string) string { return filepath.Join(RunDir, target+".log") }
+
+// writeState replaces the state file atomically, so readers never see half.
+func writeState(s *State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := statePath(s.Target) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, statePath(s.Target))
+}
+
+// List reads every session's state. A session whose serving process is gone
+// (its lock is free) is listed as down.
+func List() ([]State, error) {
+	files, err := filepath.Glob(filepath.Join(RunDir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []State
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // removed while we looked: detached
+		}
+		var s State
+		if json.Unmarshal(b, &s) != nil {
+			continue
+		}
+		if !alive(s.Target) {
+			s.Status, s.Reason = "down", fmt.Sprintf("serving process %d is gone; run aoe-detach %s to clean up, then aoe-attach again", s.PID, s.Target)
+			s.Paths = nil
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
+	return out, nil
+}
+
+// Find returns the session of a target (eX.Y) or a device (/dev/nbdN).
+func Find(which string) (*State, error) {
+	all, err := List()
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		s := &all[i]
+		if s.Target == which || s.Device == which || strings.TrimPrefix(s.Device, "/dev/") == which {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not attached on this host (aoe-stat lists what is)", which)
+}
+
+// lock takes the session lock of a target, or says who holds it.
+func lock(target string) (*os.File, error) {
+	if err := os.MkdirAll(RunDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(lockPath(target), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			if s, err := Find(target); err == nil {
+				return nil, fmt.Errorf("%s is already attached on this host as %s (pid %d); aoe-detach %s first", target, s.Device, s.PID, target)
+			}
+			return nil, fmt.Errorf("%s is already being attached on this host", target)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// alive reports whether a serving process holds the target's lock.
+func alive(target string) bool {
+	f, err := os.Open(lockPath(target))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return true
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
+}
