@@ -153,6 +153,9 @@ func TestReadWrite(t *testing.T) {
 				if tc.imp.Loss > 0 && st.Paths[0].Retransmitted == 0 {
 					t.Error("10% loss but nothing was retransmitted")
 				}
+				if tc.imp.Duplicate > 0 && st.Unmatched == 0 {
+					t.Error("5% duplication but no duplicate reply was counted")
+				}
 				if tc.imp == (memnet.Impairment{}) && b.tgt.Stats().Dropped != 0 {
 					t.Errorf("the target dropped %d requests: the window went past its buffer count", b.tgt.Stats().Dropped)
 				}

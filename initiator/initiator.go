@@ -184,20 +184,24 @@ func (ini *Initiator) Ports() []Port {
 // target) on every port. Answers arrive asynchronously: they add paths to
 // targets and reach Watch callbacks.
 func (ini *Initiator) Query(addr Addr) error {
-	var b [wire.HeaderLen + wire.ConfigHeaderLen]byte
-	h := wire.Header{Dst: wire.BroadcastMAC, Version: wire.Version, Shelf: addr.Shelf, Slot: addr.Slot, Command: wire.CommandConfig}
-	cfg := wire.Config{Command: wire.ConfigRead}
 	var errs []error
 	for _, p := range ini.Ports() {
-		h.Src = p.MAC()
-		h.Tag = ini.newTag()
-		_ = h.Marshal(b[:])
-		_ = cfg.Marshal(b[wire.HeaderLen:])
-		if err := p.Send([][]byte{b[:]}); err != nil {
-			errs = append(errs, fmt.Errorf("query config on %s: %w", p.Name(), err))
-		}
+		errs = append(errs, ini.queryOn(p, wire.BroadcastMAC, addr))
 	}
 	return errors.Join(errs...)
+}
+
+// queryOn sends one Query Config read for addr to dst through port p.
+func (ini *Initiator) queryOn(p Port, dst wire.MAC, addr Addr) error {
+	var b [wire.HeaderLen + wire.ConfigHeaderLen]byte
+	h := wire.Header{Dst: dst, Src: p.MAC(), Version: wire.Version, Shelf: addr.Shelf, Slot: addr.Slot, Command: wire.CommandConfig, Tag: ini.newTag()}
+	cfg := wire.Config{Command: wire.ConfigRead}
+	_ = h.Marshal(b[:])
+	_ = cfg.Marshal(b[wire.HeaderLen:])
+	if err := p.Send([][]byte{b[:]}); err != nil {
+		return fmt.Errorf("query config on %s: %w", p.Name(), err)
+	}
+	return nil
 }
 
 // Watch calls fn for every Query Config answer, solicited or not, until

@@ -10,16 +10,34 @@ import (
 // It has its own window and RTT, because two NICs (or two target ports)
 // need not be alike.
 type path struct {
-	port       Port
-	mac        wire.MAC
-	maxSectors int
-	win        window
-	rtt        rttEstimator
-	inflight   int
-	lastCut    time.Time // when the window was last cut for a loss
-	counters   PathCounters
-	one        [1][]byte // Send's argument, kept to avoid an allocation per frame
+	port        Port
+	mac         wire.MAC
+	maxSectors  int
+	bufferCount int // of the target port at mac
+	win         window
+	rtt         rttEstimator
+	inflight    int
+	lastCut     time.Time // when the window was last cut for a loss
+	counters    PathCounters
+	one         [1][]byte // Send's argument, kept to avoid an allocation per frame
+
+	// A path that lost ejectAfter frames in a row is down: it carries no
+	// data, only a config query every probeInterval, until it answers.
+	down          bool
+	timeoutsInRow int
+	lastProbe     time.Time
 }
+
+// Path health tuning.
+const (
+	// ejectAfter lost frames in a row take a path out. Random loss of
+	// even 10% makes eight in a row a one-in-10^8 event; a dead link makes
+	// it within a few RTOs.
+	ejectAfter = 8
+	// probeInterval spaces the config queries that test a down path, so
+	// a repaired link carries traffic again within a second or so.
+	probeInterval = 500 * time.Millisecond
+)
 
 // PathCounters count a path's frames.
 type PathCounters struct {
@@ -49,7 +67,7 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 	var bestScore float64
 	for _, p := range t.paths {
 		free := p.win.size - p.inflight
-		if free <= 0 {
+		if p.down || free <= 0 || t.macInflight[p.mac] >= p.bufferCount {
 			continue
 		}
 		score := float64(free) / float64(p.win.size)
@@ -66,10 +84,42 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 	return best
 }
 
+// pathDownLocked takes a path out of use and sends its frames elsewhere
+// now, rather than one timeout at a time.
+func (t *Target) pathDownLocked(p *path, why string) {
+	p.down = true
+	t.ini.opts.Logf("%s: path %s -> %s down: %s; probing it", t.addr, p.port.Name(), p.mac, why)
+	for _, f := range t.inflight {
+		if f.path == p {
+			t.untrackLocked(f)
+			t.requeueLocked(f)
+		}
+	}
+}
+
+func (t *Target) pathUpLocked(p *path, why string) {
+	p.down, p.timeoutsInRow = false, 0
+	// Start again from a small window: the link may still be poor.
+	p.win.size = max(p.win.limit/4, 1)
+	t.ini.opts.Logf("%s: path %s -> %s up: %s", t.addr, p.port.Name(), p.mac, why)
+}
+
+// probeLocked sends a config query down every path that is down.
+func (t *Target) probeLocked(now time.Time) {
+	for _, p := range t.paths {
+		if p.down && now.Sub(p.lastProbe) >= probeInterval {
+			p.lastProbe = now
+			_ = t.ini.queryOn(p.port, p.mac, t.addr)
+		}
+	}
+}
+
 // PathStatus is a snapshot of one path, for aoe-stat.
 type PathStatus struct {
-	Port     string
-	MAC      wire.MAC
+	Port string
+	MAC  wire.MAC
+	// Up is false while the path is out of use for losing frames.
+	Up       bool
 	Window   int
 	Inflight int
 	SRTT     time.Duration
@@ -97,7 +147,7 @@ func (t *Target) Status() TargetStatus {
 		s.Dead = t.dead.Error()
 	}
 	for _, p := range t.paths {
-		s.Paths = append(s.Paths, PathStatus{Port: p.port.Name(), MAC: p.mac, Window: p.win.size, Inflight: p.inflight, SRTT: p.rtt.srtt, PathCounters: p.counters})
+		s.Paths = append(s.Paths, PathStatus{Port: p.port.Name(), MAC: p.mac, Up: !p.down, Window: p.win.size, Inflight: p.inflight, SRTT: p.rtt.srtt, PathCounters: p.counters})
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package initiator
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -19,18 +20,21 @@ type Target struct {
 	ini  *Initiator
 	addr Addr
 
-	mu         sync.Mutex // guards everything below
-	config     TargetConfig
-	paths      []*path
-	queue      frameQueue        // frames waiting for room in a window
-	inflight   map[uint32]*frame // by tag
-	ident      *Identity
-	maxSectors int       // per frame, the least any path allows
-	progress   time.Time // last reply, or when the target became busy
-	busy       int       // requests in progress
-	dead       error     // set when the deadline passed; cleared by a config answer
-	counters   TargetCounters
-	framePool  sync.Pool
+	mu       sync.Mutex // guards everything below
+	config   TargetConfig
+	paths    []*path
+	queue    frameQueue        // frames waiting for room in a window
+	inflight map[uint32]*frame // by tag
+	// macInflight counts frames in flight per target MAC: a target port
+	// queues BufferCount requests whichever of our ports they come from.
+	macInflight map[wire.MAC]int
+	ident       *Identity
+	maxSectors  int       // per frame, the least any path allows
+	progress    time.Time // last reply, or when the target became busy
+	busy        int       // requests in progress
+	dead        error     // set when the deadline passed; cleared by a config answer
+	counters    TargetCounters
+	framePool   sync.Pool
 }
 
 // TargetCounters are the frames a target's replies were dropped for.
@@ -46,7 +50,7 @@ type TargetCounters struct {
 }
 
 func newTarget(ini *Initiator, addr Addr) *Target {
-	return &Target{ini: ini, addr: addr, inflight: make(map[uint32]*frame), maxSectors: 2}
+	return &Target{ini: ini, addr: addr, inflight: make(map[uint32]*frame), macInflight: make(map[wire.MAC]int), maxSectors: 2}
 }
 
 // Addr is the target's shelf and slot.
@@ -315,6 +319,7 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 	wire.PutTag(f.buf, f.tag)
 	t.inflight[f.tag] = f
 	p.inflight++
+	t.macInflight[p.mac]++
 	p.counters.Sent++
 	if f.retries > 0 {
 		p.counters.Retransmitted++
@@ -364,9 +369,12 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 		}
 	}
 	now := time.Now()
-	delete(t.inflight, h.Tag)
-	p.inflight--
+	t.untrackLocked(f)
 	p.counters.Replies++
+	p.timeoutsInRow = 0
+	if p.down {
+		t.pathUpLocked(p, "it answered")
+	}
 	if f.sample && f.retries == 0 {
 		p.rtt.sample(now.Sub(f.sent))
 	}
@@ -387,19 +395,21 @@ func (t *Target) sweep(now time.Time) {
 	if t.busy == 0 {
 		return
 	}
-	for tag, f := range t.inflight {
+	for _, f := range t.inflight {
 		if now.Before(f.deadline) {
 			continue
 		}
 		p := f.path
-		delete(t.inflight, tag)
-		p.inflight--
+		t.untrackLocked(f)
 		p.counters.Timeouts++
+		p.timeoutsInRow++
 		p.lossLocked(now)
-		f.retries++
-		f.avoid = p
-		t.queue.pushFront(f)
+		t.requeueLocked(f)
+		if !p.down && p.timeoutsInRow >= ejectAfter {
+			t.pathDownLocked(p, fmt.Sprintf("%d frames in a row lost", p.timeoutsInRow))
+		}
 	}
+	t.probeLocked(now)
 	if now.Sub(t.progress) >= t.ini.opts.Deadline {
 		t.ini.opts.Logf("%s: no answer for %v: target is dead, failing its I/O", t.addr, now.Sub(t.progress).Round(time.Second))
 		t.failAllLocked(ErrDead)
@@ -412,9 +422,8 @@ func (t *Target) sweep(now time.Time) {
 // failing new I/O until a config answer shows the target alive.
 func (t *Target) failAllLocked(err error) {
 	t.dead = err
-	for tag, f := range t.inflight {
-		delete(t.inflight, tag)
-		f.path.inflight--
+	for _, f := range t.inflight {
+		t.untrackLocked(f)
 		t.queue.pushBack(f)
 	}
 	for f := t.queue.popFront(); f != nil; f = t.queue.popFront() {
@@ -441,7 +450,11 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 		t.ini.opts.Logf("%s: path %s -> %s (buffer count %d, %d sectors per frame)", t.addr, port.Name(), mac, cfg.BufferCount, limit)
 	}
 	p.win.setLimit(cfg.BufferCount)
+	p.bufferCount = max(cfg.BufferCount, 1)
 	p.maxSectors = max(limit, 1)
+	if p.down {
+		t.pathUpLocked(p, "it answered a config query")
+	}
 	t.maxSectors = p.maxSectors
 	for _, q := range t.paths {
 		t.maxSectors = min(t.maxSectors, q.maxSectors)
@@ -465,15 +478,29 @@ func (t *Target) dropPort(port Port) {
 			continue
 		}
 		t.ini.opts.Logf("%s: path %s -> %s gone", t.addr, port.Name(), p.mac)
-		for tag, f := range t.inflight {
+		for _, f := range t.inflight {
 			if f.path == p {
-				delete(t.inflight, tag)
-				f.retries++
-				t.queue.pushFront(f)
+				t.untrackLocked(f)
+				t.requeueLocked(f)
 			}
 		}
 	}
 	clear(t.paths[len(kept):])
 	t.paths = kept
 	t.pumpLocked(time.Now())
+}
+
+// untrackLocked takes a frame out of flight.
+func (t *Target) untrackLocked(f *frame) {
+	delete(t.inflight, f.tag)
+	f.path.inflight--
+	t.macInflight[f.path.mac]--
+}
+
+// requeueLocked puts a frame that was in flight back at the head of the
+// queue, to be sent again under a new tag, elsewhere if it can be.
+func (t *Target) requeueLocked(f *frame) {
+	f.retries++
+	f.avoid = f.path
+	t.queue.pushFront(f)
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/multipath"
 	"github.com/goaoe/goaoe/nbd"
+	"github.com/goaoe/goaoe/rawport"
 )
 
 // Config is what aoe-attach was asked for.
@@ -62,6 +64,21 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer ini.Close()
+	// NICs that come up later join by themselves; those that go down
+	// leave at once.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watcher := multipath.NewWatcher(ini, multipath.Config{
+		Interfaces: cfg.Interfaces,
+		Target:     cfg.Target,
+		Open:       func(name string) (initiator.Port, error) { return rawport.Open(name) },
+		Logf:       cfg.Logf,
+	})
+	go func() {
+		if err := watcher.Run(watchCtx); err != nil {
+			cfg.Logf("not following link changes: %v", err)
+		}
+	}()
 	cfg.Logf("looking for %s on %v", name, ifaces)
 	t, err := discovery.WaitFor(ctx, ini, cfg.Target, cfg.FindTimeout)
 	if err != nil {

@@ -49,6 +49,7 @@ type State struct {
 type PathState struct {
 	Interface     string  `json:"interface"`
 	MAC           string  `json:"mac"`
+	State         string  `json:"state"`
 	Window        int     `json:"window"`
 	Inflight      int     `json:"inflight"`
 	SRTTMicros    float64 `json:"srtt_us"`
@@ -89,7 +90,7 @@ func stateFrom(st initiator.TargetStatus) State {
 	}
 	for _, p := range st.Paths {
 		s.Paths = append(s.Paths, PathState{
-			Interface: p.Port, MAC: p.MAC.String(), Window: p.Window, Inflight: p.Inflight,
+			Interface: p.Port, MAC: p.MAC.String(), State: pathState(p.Up), Window: p.Window, Inflight: p.Inflight,
 			SRTTMicros: float64(p.SRTT.Nanoseconds()) / 1e3,
 			Sent:       p.Sent, Retransmitted: p.Retransmitted, Replies: p.Replies, Timeouts: p.Timeouts,
 		})
@@ -192,4 +193,11 @@ func alive(target string) bool {
 	}
 	unix.Flock(int(f.Fd()), unix.LOCK_UN)
 	return false
+}
+
+func pathState(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
 }

@@ -66,9 +66,9 @@ func print(w io.Writer, all []session.State, verbose bool) {
 	for _, s := range all {
 		fmt.Fprintf(w, "\n%s paths (replies dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Unmatched, s.Foreign, s.Malformed)
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  INTERFACE\tTARGET MAC\tWINDOW\tINFLIGHT\tSRTT\tSENT\tRETRANSMITTED\tLOST")
+		fmt.Fprintln(tw, "  INTERFACE\tTARGET MAC\tSTATE\tWINDOW\tINFLIGHT\tSRTT\tSENT\tRETRANSMITTED\tLOST")
 		for _, p := range s.Paths {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%.0fus\t%d\t%d\t%d\n", p.Interface, p.MAC, p.Window, p.Inflight, p.SRTTMicros, p.Sent, p.Retransmitted, p.Timeouts)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%.0fus\t%d\t%d\t%d\n", p.Interface, p.MAC, p.State, p.Window, p.Inflight, p.SRTTMicros, p.Sent, p.Retransmitted, p.Timeouts)
 		}
 		tw.Flush()
 	}

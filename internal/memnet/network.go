@@ -62,10 +62,29 @@ func (n *Network) deliver(src *Port, frame []byte) {
 	var dst wire.MAC
 	copy(dst[:], frame[:6])
 	var to []*Port
+	var toDelay []time.Duration
 	for _, p := range n.ports {
 		if p != src && p.up && (dst == wire.BroadcastMAC || dst == p.mac) {
 			to = append(to, p)
+			toDelay = append(toDelay, p.delay)
 		}
+	}
+	// Both ends' extra delays apply, so a slow port is slow both ways.
+	now := time.Now()
+	extra := src.delay
+	wait, ok := src.serialize(&src.nextOut, now, len(frame))
+	if !ok {
+		n.mu.Unlock()
+		return
+	}
+	extra += wait
+	for i, p := range to {
+		in, ok := p.serialize(&p.nextIn, now.Add(extra), len(frame))
+		if !ok {
+			toDelay[i] = -1
+			continue
+		}
+		toDelay[i] += in
 	}
 	imp := n.imp
 	copies := 1
@@ -76,7 +95,7 @@ func (n *Network) deliver(src *Port, frame []byte) {
 	}
 	delays := make([]time.Duration, copies)
 	for i := range delays {
-		d := imp.Delay
+		d := imp.Delay + extra
 		if imp.Jitter > 0 {
 			d += time.Duration(n.rng.Int64N(int64(imp.Jitter)))
 		}
@@ -86,8 +105,12 @@ func (n *Network) deliver(src *Port, frame []byte) {
 		delays[i] = d
 	}
 	n.mu.Unlock()
-	for _, p := range to {
+	for i, p := range to {
+		if toDelay[i] < 0 {
+			continue // the receiving port's queue was full
+		}
 		for _, d := range delays {
+			d += toDelay[i]
 			b := append([]byte(nil), frame...)
 			if d == 0 {
 				p.push(b)
@@ -107,7 +130,48 @@ type Port struct {
 	inbox  chan []byte
 	closed chan struct{}
 	once   sync.Once
-	up     bool // guarded by net.mu
+	up     bool          // guarded by net.mu
+	delay  time.Duration // guarded by net.mu
+	// rate limits the port like a token bucket on a real link: frames in
+	// each direction queue behind one another; what would wait longer
+	// than maxQueueDelay is dropped. Guarded by net.mu.
+	rate            float64 // bytes per second, 0 = unlimited
+	nextIn, nextOut time.Time
+}
+
+// maxQueueDelay bounds a rate-limited port's queue, as tbf's latency does.
+const maxQueueDelay = 50 * time.Millisecond
+
+// SetRate limits the port to bytesPerSec in each direction (0 = no limit).
+func (p *Port) SetRate(bytesPerSec float64) {
+	p.net.mu.Lock()
+	defer p.net.mu.Unlock()
+	p.rate = bytesPerSec
+}
+
+// serialize books a frame of n bytes onto a rate-limited direction whose
+// queue frees at *next, and returns the extra delay, or false to drop it.
+func (p *Port) serialize(next *time.Time, now time.Time, n int) (time.Duration, bool) {
+	if p.rate == 0 {
+		return 0, true
+	}
+	start := now
+	if next.After(now) {
+		start = *next
+	}
+	if start.Sub(now) > maxQueueDelay {
+		return 0, false
+	}
+	*next = start.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
+	return next.Sub(now), true
+}
+
+// SetDelay adds a fixed delay to every frame this port sends or receives:
+// a slower path than its neighbours.
+func (p *Port) SetDelay(d time.Duration) {
+	p.net.mu.Lock()
+	defer p.net.mu.Unlock()
+	p.delay = d
 }
 
 func (p *Port) Name() string  { return p.name }

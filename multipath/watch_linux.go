@@ -1,0 +1,56 @@
+//go:build linux
+
+package multipath
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Run follows the host's link events (rtnetlink) until ctx is done,
+// starting with the links that exist now.
+func (w *Watcher) Run(ctx context.Context) error {
+	updates := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	errc := make(chan error, 1)
+	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
+		ListExisting: true,
+		ErrorCallback: func(err error) {
+			select {
+			case errc <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("watch link events: %w", err)
+	}
+	for {
+		select {
+		case u, ok := <-updates:
+			if !ok {
+				return fmt.Errorf("link events stopped")
+			}
+			w.Apply(ctx, linkOf(u))
+		case err := <-errc:
+			return fmt.Errorf("link events: %w", err)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func linkOf(u netlink.LinkUpdate) Link {
+	a := u.Link.Attrs()
+	return Link{
+		Name:    a.Name,
+		Deleted: u.Header.Type == unix.RTM_DELLINK,
+		Usable: a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_RUNNING != 0 &&
+			a.Flags&net.FlagLoopback == 0 && len(a.HardwareAddr) == 6,
+	}
+}

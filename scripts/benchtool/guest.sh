@@ -1,0 +1,276 @@
+#!/bin/sh
+# guest.sh: the guest side of scripts/bench (runs as /guest.sh in the test
+# guest of scripts/guest/boot; /bin/sh is dash). Attaches ONE vblade export
+# with both initiators at once: the kernel's aoe driver (/dev/etherd/eX.Y)
+# and aoe-attach (/dev/nbdN), then measures them one at a time, in pairs,
+# alternating which goes first.
+#
+# Needs in /usr/local/bin: aoe-attach aoe-detach aoe-stat benchtool.
+# Settings (environment, from boot --env):
+#   BENCH_MODE        perf (default) or hostile
+#   BENCH_MIB         MiB per sequential run (256)
+#   BENCH_REPS        pairs per workload (4)
+#   BENCH_RAND_SECS   seconds per random-read run (10)
+#   BENCH_RUN_TIMEOUT seconds after which a run counts as hung (600)
+#   BENCH_HOSTILE_MIB MiB written and read back on the hostile link (4)
+#   BENCH_NETEM       netem settings for the hostile link, both ways
+#
+# Output: "BENCH ..." result lines, "BENCH-VERIFY ..." data checks,
+# "BENCH-NOTE ..." and "BENCH-FAIL ..." lines for `benchtool table`, and
+# "bench: ..." progress. Exit status 0 only if every run and every check
+# passed; on a failure the serving process's log and other diagnostics are
+# printed and the script stops.
+set -u
+
+MODE=${BENCH_MODE:-perf}
+MIB=${BENCH_MIB:-256}
+REPS=${BENCH_REPS:-4}
+RSECS=${BENCH_RAND_SECS:-10}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
+HMIB=${BENCH_HOSTILE_MIB:-4}
+NETEM=${BENCH_NETEM:-loss 5% duplicate 5% reorder 10% delay 20ms 10ms}
+T=${GOAOE_TARGETS%% *}
+MTU=${GOAOE_MTU:-1500}
+IF=eth0
+W=/tmp/bench
+KDEV=/dev/etherd/$T
+ODEV=
+OPID=
+STATE=/run/goaoe/$T.json
+mkdir -p "$W"
+
+say() { echo "bench: $*"; }
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+diagnostics() {
+	echo "----- diagnostics"
+	for f in /run/goaoe/*.log /run/goaoe/*.json; do
+		[ -e "$f" ] || continue
+		echo "----- $f"
+		cat "$f"
+	done
+	echo "----- aoe-stat -v"
+	aoe-stat -v 2>&1
+	kernel_stats
+	if [ -n "$OPID" ] && [ -d "/proc/$OPID" ]; then
+		echo "----- serving process $OPID"
+		grep -E '^(State|Threads|VmRSS)' "/proc/$OPID/status"
+		echo "wchan: $(cat "/proc/$OPID/wchan" 2>/dev/null)"
+	fi
+	echo "----- ps"
+	ps
+	echo "----- dmesg (last 60 lines)"
+	dmesg | tail -n 60
+	echo "-----"
+}
+
+# kernel_stats: the aoe driver's own view (debugfs), if there.
+kernel_stats() {
+	f=/sys/kernel/debug/aoe/$T
+	[ -r "$f" ] || return 0
+	echo "----- $f"
+	cat "$f"
+}
+
+fail() {
+	echo "BENCH-FAIL mtu=$MTU $*"
+	diagnostics
+	exit 1
+}
+
+# wait_block PATH SECS [CMD...]: wait for a block device, running CMD
+# every second (no udev here to say when it appears).
+wait_block() {
+	p=$1 n=$2 i=0
+	shift 2
+	while [ ! -b "$p" ]; do
+		[ "$i" -ge "$n" ] && return 1
+		[ $# -eq 0 ] || "$@"
+		sleep 1
+		i=$((i + 1))
+	done
+}
+
+discover() { echo >/dev/etherd/discover; }
+
+setup() {
+	# Kernel messages must not split result lines on the serial console
+	# (they stay in dmesg, which is shown on failure).
+	dmesg -n 1
+	modprobe nbd || fail "modprobe nbd"
+	# The kernel driver first: aoe-attach links /dev/etherd/eX.Y to its nbd
+	# device only if that name is free, and it must stay the kernel's.
+	modprobe aoe aoe_iflist="$IF" || fail "modprobe aoe"
+	wait_block "$KDEV" 30 discover || fail "$KDEV did not appear"
+	[ -L "$KDEV" ] && fail "$KDEV is a symlink, not the kernel driver's device"
+	say "kernel driver: $KDEV, $(blockdev --getsize64 "$KDEV") bytes"
+	t0=$(now_ms)
+	ODEV=$(aoe-attach -i "$IF" "$T" 2>"$W/attach.err") || fail "aoe-attach -i $IF $T: $(cat "$W/attach.err")"
+	case "$ODEV" in
+	/dev/nbd[0-9]*) ;;
+	*) fail "aoe-attach printed '$ODEV', not a /dev/nbdN path" ;;
+	esac
+	[ -b "$ODEV" ] || fail "$ODEV is not a block device"
+	OPID=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$STATE")
+	[ -n "$OPID" ] && [ -d "/proc/$OPID" ] || fail "no serving process in $STATE"
+	say "ours: $ODEV (pid $OPID), $(blockdev --getsize64 "$ODEV") bytes, attached in $(($(now_ms) - t0)) ms"
+	[ "$(blockdev --getsize64 "$KDEV")" = "$(blockdev --getsize64 "$ODEV")" ] || fail "the two devices differ in size"
+	aoe-stat
+	echo "BENCH-NOTE mtu=$MTU: kernel aoe on $KDEV, aoe-attach on $ODEV; guest $(nproc) vCPUs, $(uname -r)"
+}
+
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# measure WHO ARGS...: benchtool ARGS with the measure flags for WHO.
+# For ours the serving process's CPU time and frame counters are counted.
+measure() {
+	who=$1
+	shift
+	sub=$1
+	shift
+	if [ "$who" = ours ]; then
+		benchtool "$sub" --iface "$IF" --pid "$OPID" --state "$STATE" --timeout "${RUN_TIMEOUT}s" "$@"
+	else
+		benchtool "$sub" --iface "$IF" --timeout "${RUN_TIMEOUT}s" "$@"
+	fi
+}
+
+dev_of() { if [ "$1" = kernel ]; then echo "$KDEV"; else echo "$ODEV"; fi; }
+
+# run_one WORKLOAD WHO REP FIRST: one measured run, one BENCH line.
+run_one() {
+	wl=$1 who=$2 rep=$3 first=$4
+	dev=$(dev_of "$who")
+	extra=
+	drop_caches
+	case "$wl" in
+	seq-read)
+		out=$(measure "$who" run --bytes $((MIB << 20)) -- \
+			dd if="$dev" of=/dev/null bs=1M count="$MIB" iflag=direct 2>"$W/err")
+		;;
+	seq-write)
+		out=$(measure "$who" run --bytes $((MIB << 20)) -- \
+			dd if=/dev/zero of="$dev" bs=1M count="$MIB" oflag=direct 2>"$W/err")
+		;;
+	randread-qd*)
+		qd=${wl#randread-qd}
+		extra="bs=4096 qd=$qd"
+		out=$(measure "$who" randread --dev "$dev" --qd "$qd" --seconds "$RSECS" --bs 4096 2>"$W/err")
+		;;
+	*) fail "unknown workload $wl" ;;
+	esac
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		cat "$W/err"
+		fail "workload=$wl who=$who rep=$rep dev=$dev: exit status $rc: $(grep -v 'records\|copied' "$W/err" | tail -n 3 | tr '\n' ' ')"
+	fi
+	echo "BENCH workload=$wl mtu=$MTU who=$who rep=$rep first=$first $extra $out"
+}
+
+# verify_cross: data written through one initiator reads back equal
+# through the other, both ways (a few MiB, away from the benchmark region).
+verify_cross() {
+	n=4
+	dd if=/dev/urandom of="$W/pat-a" bs=1M count=$n status=none
+	dd if=/dev/urandom of="$W/pat-b" bs=1M count=$n status=none
+	for spec in "ours kernel pat-a 900" "kernel ours pat-b 910"; do
+		set -- $spec
+		src=$(dev_of "$1") dst=$(dev_of "$2")
+		drop_caches
+		dd if="$W/$3" of="$src" bs=1M seek="$4" oflag=direct status=none 2>"$W/err" || fail "cross-check write via $1: $(cat "$W/err")"
+		got=$(dd if="$dst" bs=1M skip="$4" count=$n iflag=direct status=none 2>"$W/err" | sha256sum | cut -d' ' -f1)
+		want=$(sha256sum "$W/$3" | cut -d' ' -f1)
+		res=ok
+		[ "$got" = "$want" ] || res="mismatch"
+		echo "BENCH-VERIFY mtu=$MTU name=written-by-$1-read-by-$2 mib=$n result=$res"
+		[ "$res" = ok ] || fail "data written via $1 reads back different via $2"
+	done
+}
+
+perf() {
+	verify_cross
+	say "$REPS pairs per workload; sequential $MIB MiB, random reads $RSECS s"
+	rep=1
+	while [ "$rep" -le "$REPS" ]; do
+		if [ $((rep % 2)) = 1 ]; then order="kernel ours"; else order="ours kernel"; fi
+		first=${order%% *}
+		for wl in seq-read seq-write randread-qd1 randread-qd32; do
+			for who in $order; do
+				run_one "$wl" "$who" "$rep" "$first"
+			done
+		done
+		rep=$((rep + 1))
+	done
+}
+
+# hostile_link: netem on eth0 both ways: egress directly, ingress through
+# ifb0 (ingress qdisc, matchall filter, mirred redirect).
+hostile_link() {
+	for m in sch_netem ifb act_mirred cls_matchall sch_ingress; do
+		modprobe "$m" || fail "modprobe $m"
+	done
+	[ -e /sys/class/net/ifb0 ] || ip link add ifb0 type ifb || fail "ip link add ifb0"
+	ip link set ifb0 up || fail "ifb0 up"
+	# shellcheck disable=SC2086 # NETEM is a list of words
+	tc qdisc add dev "$IF" root netem $NETEM || fail "netem on $IF"
+	tc qdisc add dev "$IF" handle ffff: ingress || fail "ingress qdisc on $IF"
+	tc filter add dev "$IF" parent ffff: matchall action mirred egress redirect dev ifb0 || fail "mirred to ifb0"
+	# shellcheck disable=SC2086
+	tc qdisc add dev ifb0 root netem $NETEM || fail "netem on ifb0"
+	tc qdisc show
+	echo "BENCH-NOTE hostile link: netem '$NETEM' on $IF egress and (via ifb0) ingress; $HMIB MiB written then read back with O_DIRECT per initiator"
+}
+
+# hostile_one WHO OFFSET_MIB FIRST: write a fresh pattern, read it back,
+# compare; two BENCH lines (write, read).
+hostile_one() {
+	who=$1 off=$2 first=$3
+	dev=$(dev_of "$who")
+	dd if=/dev/urandom of="$W/hpat-$who" bs=1M count="$HMIB" status=none
+	want=$(sha256sum "$W/hpat-$who" | cut -d' ' -f1)
+	drop_caches
+	out=$(measure "$who" run --bytes $((HMIB << 20)) -- \
+		dd if="$W/hpat-$who" of="$dev" bs=1M seek="$off" oflag=direct 2>"$W/err")
+	rc=$?
+	[ "$rc" = 0 ] || { cat "$W/err"; fail "hostile write via $who: exit status $rc"; }
+	echo "BENCH workload=hostile-write mtu=$MTU who=$who rep=1 first=$first $out"
+	drop_caches
+	out=$(measure "$who" run --bytes $((HMIB << 20)) -- \
+		dd if="$dev" of="$W/hback-$who" bs=1M skip="$off" count="$HMIB" iflag=direct 2>"$W/err")
+	rc=$?
+	[ "$rc" = 0 ] || { cat "$W/err"; fail "hostile read via $who: exit status $rc"; }
+	got=$(sha256sum "$W/hback-$who" | cut -d' ' -f1)
+	v=ok
+	[ "$got" = "$want" ] || v=mismatch
+	echo "BENCH workload=hostile-read mtu=$MTU who=$who rep=1 first=$first verify=$v $out"
+	[ "$v" = ok ] || fail "hostile link: data read back via $who differs from what was written (want $want, got $got)"
+}
+
+hostile() {
+	hostile_link
+	hostile_one kernel 300 kernel
+	hostile_one ours 400 kernel
+}
+
+finish() {
+	echo "----- aoe-stat -v"
+	aoe-stat -v
+	kernel_stats
+	echo "----- $IF: $(cat /sys/class/net/$IF/statistics/tx_packets) frames out, $(cat /sys/class/net/$IF/statistics/rx_packets) in, $(cat /sys/class/net/$IF/statistics/rx_dropped) dropped in"
+	echo "----- /run/goaoe/$T.log"
+	cat "/run/goaoe/$T.log"
+	aoe-detach "$T" || fail "aoe-detach $T"
+	say "done"
+}
+
+setup
+case "$MODE" in
+perf) perf ;;
+hostile) hostile ;;
+*) fail "unknown BENCH_MODE $MODE" ;;
+esac
+finish
+exit 0

@@ -1,0 +1,71 @@
+// Command benchtool is the guest-side helper of scripts/bench, the
+// side-by-side benchmark of aoe-attach against the Linux kernel's aoe
+// driver, and the host-side formatter of its results.
+//
+//	benchtool randread --dev PATH [--qd N] [--seconds S] [--bs B] [measure flags]
+//	benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
+//	benchtool table [--strict] < console.log
+//
+// randread issues random, aligned O_DIRECT reads from N goroutines for S
+// seconds. run runs a command (dd, typically) and measures it. Both print
+// one line of key=value pairs on stdout (see Result.Line) that the guest
+// script prefixes with "BENCH workload=... who=..." and table turns into
+// the report. Measure flags: --pid PID (the serving process, whose
+// utime+stime is counted), --iface IF (whose packet counters are counted),
+// --state FILE (aoe-attach's state file, for its sent/retransmitted/lost
+// counters), --timeout D (give up on a hung run).
+//
+// Built static (CGO_ENABLED=0) for the test guest; Linux only.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "randread":
+		err = randreadCmd(os.Args[2:])
+	case "run":
+		err = runCmd(os.Args[2:])
+	case "table":
+		err = tableCmd(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "benchtool: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		if e, ok := err.(exitError); ok {
+			os.Exit(e.code)
+		}
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  benchtool randread --dev PATH [--qd N] [--seconds S] [--bs BYTES] [--span BYTES] [measure flags]
+  benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
+  benchtool table [--strict] < console.log
+measure flags: --pid PID  --iface IF  --state FILE  --timeout DURATION
+`)
+}
+
+// exitError carries a specific exit status (a failed command's).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }

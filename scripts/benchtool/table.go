@@ -1,0 +1,485 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// The lines the guest script prints, found anywhere on a console line:
+//
+//	BENCH workload=W mtu=M who=kernel|ours rep=R first=kernel|ours KEY=VALUE...
+//	BENCH-VERIFY mtu=M name=N result=ok|...   (a data check)
+//	BENCH-FAIL ...                              (a run failed)
+//	BENCH-NOTE free text                        (copied into the report)
+//
+// The KEY=VALUE pairs of a BENCH line are Result.Line's, plus bs= and qd=
+// for random reads and verify= for the hostile-link runs.
+
+// record is one BENCH line.
+type record struct {
+	workload, who, first string
+	mtu, rep             int
+	kv                   map[string]string
+}
+
+func (r record) num(key string) (float64, bool) {
+	s, ok := r.kv[key]
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
+
+// report is everything read from the console logs.
+type report struct {
+	records  []record
+	verifies []string // BENCH-VERIFY lines (key=value text)
+	fails    []string
+	notes    []string
+	problems []string // what makes the report a failure
+}
+
+func parseKV(fields []string) map[string]string {
+	kv := map[string]string{}
+	for _, f := range fields {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			kv[k] = v
+		}
+	}
+	return kv
+}
+
+// afterTag returns the text after "TAG " on the line, if the tag is there.
+func afterTag(line, tag string) (string, bool) {
+	i := strings.Index(line, tag+" ")
+	if i < 0 {
+		return "", false
+	}
+	return strings.TrimSpace(line[i+len(tag)+1:]), true
+}
+
+func parseReport(in io.Reader) (*report, error) {
+	rep := &report{}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if s, ok := afterTag(line, "BENCH-FAIL"); ok {
+			rep.fails = append(rep.fails, s)
+			continue
+		}
+		if s, ok := afterTag(line, "BENCH-NOTE"); ok {
+			rep.notes = append(rep.notes, s)
+			continue
+		}
+		if s, ok := afterTag(line, "BENCH-VERIFY"); ok {
+			rep.verifies = append(rep.verifies, s)
+			if parseKV(strings.Fields(s))["result"] != "ok" {
+				rep.problems = append(rep.problems, "verification failed: "+s)
+			}
+			continue
+		}
+		s, ok := afterTag(line, "BENCH")
+		if !ok {
+			continue
+		}
+		kv := parseKV(strings.Fields(s))
+		r := record{workload: kv["workload"], who: kv["who"], first: kv["first"], kv: kv}
+		var err1, err2 error
+		r.mtu, err1 = strconv.Atoi(kv["mtu"])
+		r.rep, err2 = strconv.Atoi(kv["rep"])
+		if r.workload == "" || (r.who != "kernel" && r.who != "ours") || err1 != nil || err2 != nil {
+			rep.problems = append(rep.problems, "unparsable BENCH line: "+s)
+			continue
+		}
+		if v, ok := kv["verify"]; ok && v != "ok" {
+			rep.problems = append(rep.problems, fmt.Sprintf("%s mtu=%d who=%s rep=%d: verify=%s", r.workload, r.mtu, r.who, r.rep, v))
+		}
+		rep.records = append(rep.records, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for _, f := range rep.fails {
+		rep.problems = append(rep.problems, "run failed: "+f)
+	}
+	return rep, nil
+}
+
+// pair is the kernel's and our run of one workload in one repetition.
+type pair struct {
+	kernel, ours *record
+}
+
+// group is one workload at one MTU: its pairs in repetition order.
+type group struct {
+	workload string
+	mtu      int
+	pairs    []pair
+}
+
+// groups collects the records into pairs; a pair missing a side is a problem.
+func (rep *report) groups() []*group {
+	type key struct {
+		w   string
+		mtu int
+	}
+	byKey := map[key]*group{}
+	var order []key
+	reps := map[key]map[int]*pair{}
+	for i := range rep.records {
+		r := &rep.records[i]
+		k := key{r.workload, r.mtu}
+		if byKey[k] == nil {
+			byKey[k] = &group{workload: r.workload, mtu: r.mtu}
+			reps[k] = map[int]*pair{}
+			order = append(order, k)
+		}
+		p := reps[k][r.rep]
+		if p == nil {
+			p = &pair{}
+			reps[k][r.rep] = p
+		}
+		if r.who == "kernel" {
+			p.kernel = r
+		} else {
+			p.ours = r
+		}
+	}
+	var out []*group
+	for _, k := range order {
+		g := byKey[k]
+		var ns []int
+		for n := range reps[k] {
+			ns = append(ns, n)
+		}
+		slices.Sort(ns)
+		for _, n := range ns {
+			p := reps[k][n]
+			if p.kernel == nil || p.ours == nil {
+				rep.problems = append(rep.problems, fmt.Sprintf("%s mtu=%d rep=%d: only one initiator's result", k.w, k.mtu, n))
+				continue
+			}
+			g.pairs = append(g.pairs, *p)
+		}
+		out = append(out, g)
+	}
+	// Workloads in a fixed order (as the guest runs them), then MTU.
+	rank := func(w string) int {
+		for i, p := range []string{"seq-read", "seq-write", "randread-qd1", "randread-qd32", "hostile-write", "hostile-read"} {
+			if w == p {
+				return i
+			}
+		}
+		return 100
+	}
+	slices.SortStableFunc(out, func(a, b *group) int {
+		if d := rank(a.workload) - rank(b.workload); d != 0 {
+			return d
+		}
+		return a.mtu - b.mtu
+	})
+	return out
+}
+
+func (g *group) hostile() bool { return strings.HasPrefix(g.workload, "hostile-") }
+func (g *group) random() bool  { return strings.HasPrefix(g.workload, "randread") }
+
+// label is the workload as the table names it: "seq-read 256MiB",
+// "randread 4KiB qd32".
+func (g *group) label() string {
+	if len(g.pairs) == 0 {
+		return g.workload
+	}
+	r := g.pairs[0].kernel
+	if g.random() {
+		bs, _ := r.num("bs")
+		return fmt.Sprintf("randread %s qd%s", sizeLabel(int64(bs)), r.kv["qd"])
+	}
+	b, _ := r.num("bytes")
+	return g.workload + " " + sizeLabel(int64(b))
+}
+
+func sizeLabel(b int64) string {
+	switch {
+	case b >= 1<<20 && b%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", b>>20)
+	case b >= 1<<10 && b%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", b>>10)
+	}
+	return fmt.Sprintf("%dB", b)
+}
+
+// metric is a per-run number and how to show it.
+type metric struct {
+	key  string
+	unit string
+}
+
+func (g *group) metric() metric {
+	if g.random() {
+		return metric{"iops", "IOPS"}
+	}
+	return metric{"mbps", "MB/s"}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// stats are the medians of one metric over a group's pairs.
+type stats struct {
+	kernel, ours, ratio float64
+	n                   int
+}
+
+func (g *group) stats(key string) stats {
+	var k, o, r []float64
+	for _, p := range g.pairs {
+		kv, ok1 := p.kernel.num(key)
+		ov, ok2 := p.ours.num(key)
+		if !ok1 || !ok2 {
+			continue
+		}
+		k, o = append(k, kv), append(o, ov)
+		if kv > 0 {
+			r = append(r, ov/kv)
+		}
+	}
+	return stats{median(k), median(o), median(r), len(k)}
+}
+
+func fmtVal(v float64, unit string) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	if unit == "" {
+		return strings.TrimSpace(fmtVal(v, " "))
+	}
+	switch {
+	case unit == "IOPS" || v >= 1000:
+		return fmt.Sprintf("%.0f %s", v, unit)
+	case v >= 10:
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	return fmt.Sprintf("%.2f %s", v, unit)
+}
+
+func fmtRatio(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// perMiB is frames per MiB moved, from a record's frame counters.
+func perMiB(r *record) (float64, bool) {
+	tx, ok1 := r.num("tx_frames")
+	rx, ok2 := r.num("rx_frames")
+	b, ok3 := r.num("bytes")
+	if !ok1 || !ok2 || !ok3 || b == 0 {
+		return 0, false
+	}
+	return (tx + rx) / (b / (1 << 20)), true
+}
+
+func tableCmd(args []string) error {
+	fs := flag.NewFlagSet("table", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return exitError{2, err.Error()}
+	}
+	rep, err := parseReport(os.Stdin)
+	if err != nil {
+		return err
+	}
+	rep.write(os.Stdout)
+	if len(rep.problems) > 0 {
+		return exitError{1, fmt.Sprintf("%d problem(s), see above", len(rep.problems))}
+	}
+	return nil
+}
+
+func (rep *report) write(w io.Writer) {
+	groups := rep.groups()
+	if len(rep.records) == 0 {
+		rep.problems = append(rep.problems, "no BENCH results found")
+	}
+	var perf, hostile []*group
+	for _, g := range groups {
+		if g.hostile() {
+			hostile = append(hostile, g)
+		} else {
+			perf = append(perf, g)
+		}
+	}
+
+	fmt.Fprintln(w, "== raw pairs (ratio = ours/kernel; CPU = guest busy seconds per GiB moved; frames = eth0 tx+rx per MiB)")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "workload\tmtu\trep\tfirst\tkernel\tours\tratio\tCPU kernel\tCPU ours\tframes kernel\tframes ours\tours retx/lost")
+	for _, g := range groups {
+		m := g.metric()
+		for _, p := range g.pairs {
+			kv, _ := p.kernel.num(m.key)
+			ov, _ := p.ours.num(m.key)
+			ratio := math.NaN()
+			if kv > 0 {
+				ratio = ov / kv
+			}
+			kc, _ := p.kernel.num("cpu_s_per_gib")
+			oc, _ := p.ours.num("cpu_s_per_gib")
+			kf, okk := perMiB(p.kernel)
+			of, oko := perMiB(p.ours)
+			fstr := func(v float64, ok bool) string {
+				if !ok {
+					return "-"
+				}
+				return fmt.Sprintf("%.0f", v)
+			}
+			retx := "-"
+			if x, ok := p.ours.kv["aoe_retx"]; ok {
+				retx = x + "/" + p.ours.kv["aoe_lost"]
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%s\n", g.label(), g.mtu, p.kernel.rep, p.kernel.first,
+				fmtVal(kv, m.unit), fmtVal(ov, m.unit), fmtRatio(ratio), kc, oc, fstr(kf, okk), fstr(of, oko), retx)
+		}
+	}
+	tw.Flush()
+
+	if len(perf) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		n := 0
+		for _, g := range perf {
+			n = max(n, len(g.pairs))
+		}
+		fmt.Fprintf(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel, median of %d pairs)\n", n)
+		for _, g := range perf {
+			m := g.metric()
+			s := g.stats(m.key)
+			note := ""
+			if s.n != n {
+				note = fmt.Sprintf(" (%d pairs)", s.n)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\n", g.label(), g.mtu, fmtVal(s.kernel, m.unit), fmtVal(s.ours, m.unit), fmtRatio(s.ratio), note)
+		}
+		tw.Flush()
+
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "CPU seconds per GiB moved (guest /proc/stat user+nice+system+irq+softirq, both vCPUs, whole guest; lower is better)")
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel)\tours: serving process only")
+		for _, g := range perf {
+			s := g.stats("cpu_s_per_gib")
+			var pc []float64
+			for _, p := range g.pairs {
+				if v, ok := p.ours.num("proc_cpu_s_per_gib"); ok {
+					pc = append(pc, v)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, fmtVal(s.kernel, "s/GiB"), fmtVal(s.ours, "s/GiB"), fmtRatio(s.ratio), fmtVal(median(pc), "s/GiB"))
+		}
+		tw.Flush()
+
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Wire (medians; frames = eth0 tx+rx; ours retx/lost = aoe-attach counters, summed over pairs)")
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\tours retx/lost")
+		for _, g := range perf {
+			var kf, of, kr, or []float64
+			var retx, lost float64
+			for _, p := range g.pairs {
+				if v, ok := perMiB(p.kernel); ok {
+					kf = append(kf, v)
+				}
+				if v, ok := perMiB(p.ours); ok {
+					of = append(of, v)
+				}
+				fps := func(r *record) (float64, bool) {
+					a, ok1 := r.num("tx_fps")
+					b, ok2 := r.num("rx_fps")
+					return a + b, ok1 && ok2
+				}
+				if v, ok := fps(p.kernel); ok {
+					kr = append(kr, v)
+				}
+				if v, ok := fps(p.ours); ok {
+					or = append(or, v)
+				}
+				x, _ := p.ours.num("aoe_retx")
+				l, _ := p.ours.num("aoe_lost")
+				retx, lost = retx+x, lost+l
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.0f/%.0f\n", g.label(), g.mtu, fmtVal(median(kf), ""), fmtVal(median(of), ""),
+				fmtVal(median(kr), ""), fmtVal(median(or), ""), retx, lost)
+		}
+		tw.Flush()
+	}
+
+	if len(hostile) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Hostile link (every byte verified: sha256 of what was written vs what was read back)")
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel MB/s)")
+		for _, g := range hostile {
+			for _, p := range g.pairs {
+				show := func(r *record) string {
+					secs, _ := r.num("secs")
+					mbps, _ := r.num("mbps")
+					s := fmt.Sprintf("%.1f s (%s)", secs, fmtVal(mbps, "MB/s"))
+					if v, ok := r.kv["verify"]; ok {
+						s += " " + v
+					}
+					if x, ok := r.kv["aoe_retx"]; ok {
+						s += fmt.Sprintf(" retx %s", x)
+					}
+					return s
+				}
+				km, _ := p.kernel.num("mbps")
+				om, _ := p.ours.num("mbps")
+				ratio := math.NaN()
+				if km > 0 {
+					ratio = om / km
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", g.label(), g.mtu, show(p.kernel), show(p.ours), fmtRatio(ratio))
+			}
+		}
+		tw.Flush()
+	}
+
+	if len(rep.notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range rep.notes {
+			fmt.Fprintln(w, "note:", n)
+		}
+	}
+	if len(rep.verifies) > 0 {
+		fmt.Fprintln(w)
+		for _, v := range rep.verifies {
+			fmt.Fprintln(w, "verify:", v)
+		}
+	}
+	if len(rep.problems) > 0 {
+		fmt.Fprintln(w)
+		for _, p := range rep.problems {
+			fmt.Fprintln(w, "PROBLEM:", p)
+		}
+	}
+}
