@@ -34,7 +34,12 @@ type Target struct {
 	busy        int       // requests in progress
 	dead        error     // set when the deadline passed; cleared by a config answer
 	counters    TargetCounters
-	framePool   sync.Pool
+	// ghosts are writes that were sent more than once and are answered,
+	// whose older copies may still reach the target; held are write
+	// frames that overlap one and wait for it to expire.
+	ghosts    []ghost
+	held      []*frame
+	framePool sync.Pool
 }
 
 // TargetCounters are the frames a target's replies were dropped for.
@@ -47,6 +52,23 @@ type TargetCounters struct {
 	Foreign uint64
 	// Malformed replies are too short or of the wrong length.
 	Malformed uint64
+	// HeldWrites counts write frames held back because an older write to
+	// the same sectors was retransmitted and a copy may still be on its way.
+	HeldWrites uint64
+}
+
+// ghost is the sectors of an answered write that was sent more than once.
+// AoE has no sequence numbers: a delayed older copy arriving after a newer
+// write to the same sectors would silently undo it. Until the ghost
+// expires, overlapping writes wait.
+type ghost struct {
+	lba   uint64
+	count int
+	until time.Time
+}
+
+func (g *ghost) overlaps(f *frame) bool {
+	return f.lba < g.lba+uint64(g.count) && g.lba < f.lba+uint64(f.count)
 }
 
 func newTarget(ini *Initiator, addr Addr) *Target {
@@ -109,6 +131,7 @@ type frame struct {
 	dst   []byte // where a read's sectors go (the caller's buffer)
 	buf   []byte // the encoded frame; MACs and tag are set per send
 	n     int    // encoded length
+	write bool
 	// sample says whether the reply's round trip may update the RTT
 	// estimate: not for flush and identify, whose service time is not the
 	// path's.
@@ -220,7 +243,7 @@ func (t *Target) transfer(op string, p []byte, off int64) error {
 			data = chunk
 		}
 		f := t.newFrame(req, op, &a, data)
-		f.lba, f.count, f.sample = lba+uint64(s), n, true
+		f.lba, f.count, f.sample, f.write = lba+uint64(s), n, true, write
 		if !write {
 			f.dst = chunk
 		}
@@ -296,6 +319,12 @@ func (t *Target) pumpLocked(now time.Time) {
 			// The request already failed: the rest of it is moot.
 			t.queue.popFront()
 			t.finishLocked(f)
+			continue
+		}
+		if f.write && t.blockedLocked(f, now) {
+			t.queue.popFront()
+			t.held = append(t.held, f)
+			t.counters.HeldWrites++
 			continue
 		}
 		p := t.pickPathLocked(f.avoid)
@@ -382,9 +411,57 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 	t.progress = now
 	if err != nil {
 		f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: err})
+	} else if f.write && f.retries > 0 {
+		// Older copies were all sent before the last one.
+		t.ghosts = append(t.ghosts, ghost{lba: f.lba, count: f.count, until: f.sent.Add(t.copyLifetimeLocked(p))})
 	}
 	t.finishLocked(f)
 	t.pumpLocked(now)
+}
+
+// copyLifetimeLocked bounds how long a copy of a frame can still be on its
+// way over path p: four retransmit timeouts, which the RTT estimate already
+// puts far beyond what the path's replies take, but never more than
+// MaxRTO.
+func (t *Target) copyLifetimeLocked(p *path) time.Duration {
+	return min(4*p.rtt.rto(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO), t.ini.opts.MaxRTO)
+}
+
+// blockedLocked reports whether a write frame overlaps a live ghost,
+// forgetting the ghosts that have expired.
+func (t *Target) blockedLocked(f *frame, now time.Time) bool {
+	if len(t.ghosts) == 0 {
+		return false
+	}
+	live := t.ghosts[:0]
+	blocked := false
+	for _, g := range t.ghosts {
+		if now.Before(g.until) {
+			live = append(live, g)
+			blocked = blocked || g.overlaps(f)
+		}
+	}
+	t.ghosts = live
+	return blocked
+}
+
+// releaseHeldLocked puts held frames whose ghosts expired back at the head
+// of the queue, in their order.
+func (t *Target) releaseHeldLocked(now time.Time) {
+	kept := t.held[:0]
+	var ready []*frame
+	for _, f := range t.held {
+		if t.blockedLocked(f, now) {
+			kept = append(kept, f)
+		} else {
+			ready = append(ready, f)
+		}
+	}
+	clear(t.held[len(kept):])
+	t.held = kept
+	for i := len(ready) - 1; i >= 0; i-- {
+		t.queue.pushFront(ready[i])
+	}
 }
 
 // sweep resends overdue frames and fails everything if the target has been
@@ -410,6 +487,7 @@ func (t *Target) sweep(now time.Time) {
 		}
 	}
 	t.probeLocked(now)
+	t.releaseHeldLocked(now)
 	if now.Sub(t.progress) >= t.ini.opts.Deadline {
 		t.ini.opts.Logf("%s: no answer for %v: target is dead, failing its I/O", t.addr, now.Sub(t.progress).Round(time.Second))
 		t.failAllLocked(ErrDead)
@@ -426,6 +504,11 @@ func (t *Target) failAllLocked(err error) {
 		t.untrackLocked(f)
 		t.queue.pushBack(f)
 	}
+	for _, f := range t.held {
+		t.queue.pushBack(f)
+	}
+	clear(t.held)
+	t.held = t.held[:0]
 	for f := t.queue.popFront(); f != nil; f = t.queue.popFront() {
 		f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: err})
 		t.finishLocked(f)

@@ -14,7 +14,11 @@ type Fault func(h *wire.Header, a *wire.ATA) FaultAction
 
 // FaultAction is a Fault's verdict; the zero value serves the request.
 type FaultAction struct {
-	Drop      bool
+	Drop bool
+	// Delay serves the request only this much later, as if this copy of
+	// the frame had been held up in the network: the initiator will have
+	// retransmitted it meanwhile.
+	Delay     time.Duration
 	AoEError  wire.Error
 	ATAStatus uint8 // with ATAError: answer with this status and error
 	ATAError  uint8
@@ -228,6 +232,9 @@ func (t *Target) ata(h *wire.Header, a *wire.ATA) {
 		switch {
 		case act.Drop:
 			return
+		case act.Delay > 0:
+			time.AfterFunc(act.Delay, func() { t.serveATA(h, a) })
+			return
 		case act.AoEError != 0:
 			h.Flags |= wire.FlagError
 			h.Error = act.AoEError
@@ -238,6 +245,11 @@ func (t *Target) ata(h *wire.Header, a *wire.ATA) {
 			return
 		}
 	}
+	t.serveATA(h, a)
+}
+
+// serveATA carries out an ATA command and answers it.
+func (t *Target) serveATA(h *wire.Header, a *wire.ATA) {
 	resp := wire.ATA{Flags: a.Flags, SectorCount: a.SectorCount, LBA: a.LBA, CmdStatus: 0x40}
 	abort := func(errReg uint8) { resp.CmdStatus, resp.ErrFeature = 0x41, errReg }
 	lba := a.LBA
