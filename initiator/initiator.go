@@ -94,6 +94,7 @@ type Initiator struct {
 	watchers map[int]func(ConfigEvent)
 	watchID  int
 
+	stray  strayCounters
 	tags   atomic.Uint32
 	busy   atomic.Int64  // requests in progress over all targets
 	wake   chan struct{} // tells an idle sweeper there is work
@@ -241,6 +242,28 @@ func (ini *Initiator) targetList() []*Target {
 	return ts
 }
 
+// strayCounters count frames that reached no target.
+type strayCounters struct {
+	undecodable, requests, noTarget atomic.Uint64
+}
+
+// StrayCounters are the frames the engine dropped before any target saw
+// them.
+type StrayCounters struct {
+	// Undecodable frames are not AoE version 0 or 1 or are cut short.
+	Undecodable uint64
+	// Requests have the response flag clear: our own looped back, or
+	// other initiators'.
+	Requests uint64
+	// NoTarget replies name a shelf.slot no config answer announced.
+	NoTarget uint64
+}
+
+// Stray returns the counts of frames dropped before reaching a target.
+func (ini *Initiator) Stray() StrayCounters {
+	return StrayCounters{Undecodable: ini.stray.undecodable.Load(), Requests: ini.stray.requests.Load(), NoTarget: ini.stray.noTarget.Load()}
+}
+
 // Close stops the engine: ports are closed and every request still in
 // progress fails with ErrClosed.
 func (ini *Initiator) Close() error {
@@ -290,7 +313,12 @@ func (ini *Initiator) receive(p Port) {
 func (ini *Initiator) dispatch(p Port, frame []byte) {
 	var h wire.Header
 	body, err := h.Unmarshal(frame)
-	if err != nil || !h.Response() {
+	switch {
+	case err != nil:
+		ini.stray.undecodable.Add(1)
+		return
+	case !h.Response():
+		ini.stray.requests.Add(1)
 		return
 	}
 	addr := Addr{Shelf: h.Shelf, Slot: h.Slot}
@@ -298,6 +326,8 @@ func (ini *Initiator) dispatch(p Port, frame []byte) {
 	case wire.CommandATA:
 		if t := ini.Target(addr); t != nil {
 			t.handleATA(p, &h, body)
+		} else {
+			ini.stray.noTarget.Add(1)
 		}
 	case wire.CommandConfig:
 		var c wire.Config

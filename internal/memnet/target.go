@@ -46,7 +46,8 @@ type TargetConfig struct {
 // Target is a simulated AoE target on a Port.
 type Target struct {
 	cfg   TargetConfig
-	port  *Port
+	port  *Port // nil when the target runs on another Link
+	link  Link
 	queue chan []byte
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -68,18 +69,39 @@ type TargetStats struct {
 	Commands map[uint8]int // by ATA command
 }
 
+// Link is what a target needs of its interface: a memnet Port, or a real
+// raw socket (the initiator.Port interface) for tests over real Ethernet.
+type Link interface {
+	MAC() wire.MAC
+	Send(frames [][]byte) error
+	Receive(bufs [][]byte, sizes []int) (int, error)
+	Close() error
+}
+
 // NewTarget attaches a target to the network. Call Start to serve.
 func NewTarget(n *Network, name string, mac wire.MAC, mtu int, cfg TargetConfig) *Target {
+	t := NewTargetOn(n.NewPort(name, mac, mtu), cfg)
+	t.port = t.link.(*Port)
+	return t
+}
+
+// NewTargetOn serves a target on any link. Only a target on a memnet Port
+// can be started again after Stop.
+func NewTargetOn(link Link, cfg TargetConfig) *Target {
 	if cfg.BufferCount == 0 {
 		cfg.BufferCount = 16
 	}
 	return &Target{
 		cfg:   cfg,
-		port:  n.NewPort(name, mac, mtu),
+		link:  link,
 		disk:  make([]byte, cfg.Sectors*wire.SectorSize),
 		stats: TargetStats{Commands: map[uint8]int{}},
 	}
 }
+
+// Send puts frames on the target's link, for tests that play someone else
+// next to the target.
+func (t *Target) Send(frames [][]byte) error { return t.link.Send(frames) }
 
 // Port is the target's interface, to plug in and out.
 func (t *Target) Port() *Port { return t.port }
@@ -95,12 +117,14 @@ func (t *Target) Start() {
 	t.running = true
 	t.queue = make(chan []byte, t.cfg.BufferCount)
 	t.stop = make(chan struct{})
-	t.port.closed = make(chan struct{})
-	t.port.once = sync.Once{}
-	// A restarted target has a fresh socket: what queued while it was
-	// down is gone.
-	for len(t.port.inbox) > 0 {
-		<-t.port.inbox
+	if p := t.port; p != nil {
+		p.closed = make(chan struct{})
+		p.once = sync.Once{}
+		// A restarted target has a fresh socket: what queued while it
+		// was down is gone.
+		for len(p.inbox) > 0 {
+			<-p.inbox
+		}
 	}
 	t.wg.Add(2)
 	go t.receive()
@@ -117,7 +141,7 @@ func (t *Target) Stop() {
 	}
 	t.running = false
 	close(t.stop)
-	t.port.Close()
+	t.link.Close()
 	t.mu.Unlock()
 	t.wg.Wait()
 }
@@ -160,7 +184,7 @@ func (t *Target) receive() {
 	defer t.wg.Done()
 	bufs, sizes := [][]byte{make([]byte, 1<<17)}, []int{0}
 	for {
-		if _, err := t.port.Receive(bufs, sizes); err != nil {
+		if _, err := t.link.Receive(bufs, sizes); err != nil {
 			return
 		}
 		f := append([]byte(nil), bufs[0][:sizes[0]]...)
@@ -324,11 +348,11 @@ func (t *Target) identify() []byte {
 }
 
 func (t *Target) reply(h *wire.Header, body wire.Body) {
-	h.Src = t.port.mac
+	h.Src = t.link.MAC()
 	h.Version = wire.Version
 	h.Flags |= wire.FlagResponse
 	b := make([]byte, wire.HeaderLen+body.Len())
 	_ = h.Marshal(b)
 	_ = body.Marshal(b[wire.HeaderLen:])
-	_ = t.port.Send([][]byte{b})
+	_ = t.link.Send([][]byte{b})
 }

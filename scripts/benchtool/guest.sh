@@ -14,6 +14,11 @@
 #   BENCH_RUN_TIMEOUT seconds after which a run counts as hung (600)
 #   BENCH_HOSTILE_MIB MiB written and read back on the hostile link (4)
 #   BENCH_NETEM       netem settings for the hostile link, both ways
+#   BENCH_FREEZE      1 (default): stop aoe-attach's process (SIGSTOP) while
+#                     the kernel driver runs. Its raw socket sees every AoE
+#                     frame on eth0, the kernel driver's replies too, and
+#                     drops them in userspace: CPU taken from the kernel's
+#                     runs. 0: leave it running (and count that CPU).
 #
 # Output: "BENCH ..." result lines, "BENCH-VERIFY ..." data checks,
 # "BENCH-NOTE ..." and "BENCH-FAIL ..." lines for `benchtool table`, and
@@ -29,6 +34,8 @@ RSECS=${BENCH_RAND_SECS:-10}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 HMIB=${BENCH_HOSTILE_MIB:-4}
 NETEM=${BENCH_NETEM:-loss 5% duplicate 5% reorder 10% delay 20ms 10ms}
+FREEZE=${BENCH_FREEZE:-1}
+FROZEN=0
 T=${GOAOE_TARGETS%% *}
 MTU=${GOAOE_MTU:-1500}
 IF=eth0
@@ -73,6 +80,7 @@ kernel_stats() {
 }
 
 fail() {
+	thaw
 	echo "BENCH-FAIL mtu=$MTU $*"
 	diagnostics
 	exit 1
@@ -117,6 +125,24 @@ setup() {
 	[ "$(blockdev --getsize64 "$KDEV")" = "$(blockdev --getsize64 "$ODEV")" ] || fail "the two devices differ in size"
 	aoe-stat
 	echo "BENCH-NOTE mtu=$MTU: kernel aoe on $KDEV, aoe-attach on $ODEV; guest $(nproc) vCPUs, $(uname -r)"
+	if [ "$FREEZE" = 1 ]; then
+		echo "BENCH-NOTE mtu=$MTU: aoe-attach's process was stopped (SIGSTOP) during the kernel driver's runs"
+	else
+		echo "BENCH-NOTE mtu=$MTU: aoe-attach's process kept running (and receiving every AoE frame) during the kernel driver's runs"
+	fi
+}
+
+# freeze, thaw: stop and continue aoe-attach's process around a kernel run.
+freeze() {
+	[ "$FREEZE" = 1 ] || return 0
+	kill -STOP "$OPID" || fail "kill -STOP $OPID"
+	FROZEN=1
+}
+thaw() {
+	[ "$FROZEN" = 1 ] || return 0
+	FROZEN=0
+	kill -CONT "$OPID"
+	sleep 1 # let it drain what queued up on its socket meanwhile
 }
 
 drop_caches() {
@@ -125,7 +151,8 @@ drop_caches() {
 }
 
 # measure WHO ARGS...: benchtool ARGS with the measure flags for WHO.
-# For ours the serving process's CPU time and frame counters are counted.
+# aoe-attach's CPU time is counted in every run (in the kernel's runs it is
+# the cost of its listening, zero if frozen), its frame counters in ours.
 measure() {
 	who=$1
 	shift
@@ -134,7 +161,7 @@ measure() {
 	if [ "$who" = ours ]; then
 		benchtool "$sub" --iface "$IF" --pid "$OPID" --state "$STATE" --timeout "${RUN_TIMEOUT}s" "$@"
 	else
-		benchtool "$sub" --iface "$IF" --timeout "${RUN_TIMEOUT}s" "$@"
+		benchtool "$sub" --iface "$IF" --pid "$OPID" --timeout "${RUN_TIMEOUT}s" "$@"
 	fi
 }
 
@@ -146,6 +173,7 @@ run_one() {
 	dev=$(dev_of "$who")
 	extra=
 	drop_caches
+	[ "$who" = ours ] || freeze
 	case "$wl" in
 	seq-read)
 		out=$(measure "$who" run --bytes $((MIB << 20)) -- \
@@ -163,6 +191,7 @@ run_one() {
 	*) fail "unknown workload $wl" ;;
 	esac
 	rc=$?
+	thaw
 	if [ "$rc" != 0 ]; then
 		cat "$W/err"
 		fail "workload=$wl who=$who rep=$rep dev=$dev: exit status $rc: $(grep -v 'records\|copied' "$W/err" | tail -n 3 | tr '\n' ' ')"
@@ -232,15 +261,19 @@ hostile_one() {
 	dd if=/dev/urandom of="$W/hpat-$who" bs=1M count="$HMIB" status=none
 	want=$(sha256sum "$W/hpat-$who" | cut -d' ' -f1)
 	drop_caches
+	[ "$who" = ours ] || freeze
 	out=$(measure "$who" run --bytes $((HMIB << 20)) -- \
 		dd if="$W/hpat-$who" of="$dev" bs=1M seek="$off" oflag=direct 2>"$W/err")
 	rc=$?
+	thaw
 	[ "$rc" = 0 ] || { cat "$W/err"; fail "hostile write via $who: exit status $rc"; }
 	echo "BENCH workload=hostile-write mtu=$MTU who=$who rep=1 first=$first $out"
 	drop_caches
+	[ "$who" = ours ] || freeze
 	out=$(measure "$who" run --bytes $((HMIB << 20)) -- \
 		dd if="$dev" of="$W/hback-$who" bs=1M skip="$off" count="$HMIB" iflag=direct 2>"$W/err")
 	rc=$?
+	thaw
 	[ "$rc" = 0 ] || { cat "$W/err"; fail "hostile read via $who: exit status $rc"; }
 	got=$(sha256sum "$W/hback-$who" | cut -d' ' -f1)
 	v=ok

@@ -36,6 +36,8 @@ func (m *measureFlags) register(fs *flag.FlagSet) {
 type snapshot struct {
 	at        time.Time
 	busy      uint64 // /proc/stat: user+nice+system+irq+softirq, in USER_HZ ticks
+	idle      uint64 // /proc/stat: idle+iowait, in USER_HZ ticks
+	ncpu      int
 	proc      uint64 // the serving process's utime+stime, in ticks
 	procOK    bool
 	tx, rx    uint64 // packets on the interface
@@ -52,7 +54,7 @@ type aoeCounters struct {
 
 func (m *measureFlags) snap() snapshot {
 	s := snapshot{at: time.Now()}
-	s.busy, _ = busyTicks()
+	s.busy, s.idle, s.ncpu, _ = cpuTicks()
 	if m.pid > 0 {
 		if t, err := procTicks(m.pid); err == nil {
 			s.proc, s.procOK = t, true
@@ -97,28 +99,36 @@ func (m *measureFlags) finish(end time.Time) snapshot {
 	return s
 }
 
-// busyTicks is user+nice+system+irq+softirq of the "cpu" line of /proc/stat.
-func busyTicks() (uint64, error) {
+// cpuTicks reads the "cpu" line of /proc/stat: busy is
+// user+nice+system+irq+softirq, idle is idle+iowait; and counts the cpuN
+// lines.
+func cpuTicks() (busy, idle uint64, ncpu int, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
+	found := false
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 8 || f[0] != "cpu" {
+		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") {
 			continue
 		}
-		var sum uint64
-		for _, i := range []int{1, 2, 3, 6, 7} { // user nice system [idle iowait] irq softirq
-			v, err := strconv.ParseUint(f[i], 10, 64)
-			if err != nil {
-				return 0, err
-			}
-			sum += v
+		if f[0] != "cpu" {
+			ncpu++
+			continue
 		}
-		return sum, nil
+		var v [8]uint64
+		for i := 1; i < 8; i++ { // user nice system idle iowait irq softirq
+			if v[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
+				return 0, 0, 0, fmt.Errorf("/proc/stat: %w", err)
+			}
+		}
+		busy, idle, found = v[1]+v[2]+v[3]+v[6]+v[7], v[4]+v[5], true
 	}
-	return 0, errors.New("/proc/stat: no cpu line")
+	if !found {
+		return 0, 0, 0, errors.New("/proc/stat: no cpu line")
+	}
+	return busy, idle, ncpu, nil
 }
 
 // procTicks is utime+stime of a process (fields 14 and 15 of /proc/PID/stat).
@@ -210,6 +220,14 @@ func (r Result) Line() string {
 	kv("cpu_s", "%.2f", cpu)
 	if gibs > 0 {
 		kv("cpu_s_per_gib", "%.2f", cpu/gibs)
+	}
+	// The same from the other side: CPUs x elapsed time minus idle time.
+	// Busy time is sampled at each tick and idle time is clocked, so under
+	// an emulator that loses ticks the two can disagree.
+	if r.after.ncpu > 0 {
+		idle := float64(r.after.idle-r.before.idle) / userHZ
+		kv("ncpu", "%d", r.after.ncpu)
+		kv("cpu_nonidle_s", "%.2f", float64(r.after.ncpu)*r.Secs-idle)
 	}
 	if r.before.procOK && r.after.procOK {
 		p := float64(r.after.proc-r.before.proc) / userHZ

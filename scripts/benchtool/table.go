@@ -271,9 +271,6 @@ func fmtVal(v float64, unit string) string {
 	if math.IsNaN(v) {
 		return "-"
 	}
-	if unit == "" {
-		return strings.TrimSpace(fmtVal(v, " "))
-	}
 	switch {
 	case unit == "IOPS" || v >= 1000:
 		return fmt.Sprintf("%.0f %s", v, unit)
@@ -281,6 +278,13 @@ func fmtVal(v float64, unit string) string {
 		return fmt.Sprintf("%.1f %s", v, unit)
 	}
 	return fmt.Sprintf("%.2f %s", v, unit)
+}
+
+func fint(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func fmtRatio(v float64) string {
@@ -385,16 +389,20 @@ func (rep *report) write(w io.Writer) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "CPU seconds per GiB moved (guest /proc/stat user+nice+system+irq+softirq, both vCPUs, whole guest; lower is better)")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel)\tours: serving process only")
+		fmt.Fprintln(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel)\tours: aoe-attach process\tkernel runs: aoe-attach process")
 		for _, g := range perf {
 			s := g.stats("cpu_s_per_gib")
-			var pc []float64
+			var pc, kc []float64
 			for _, p := range g.pairs {
 				if v, ok := p.ours.num("proc_cpu_s_per_gib"); ok {
 					pc = append(pc, v)
 				}
+				if v, ok := p.kernel.num("proc_cpu_s_per_gib"); ok {
+					kc = append(kc, v)
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, fmtVal(s.kernel, "s/GiB"), fmtVal(s.ours, "s/GiB"), fmtRatio(s.ratio), fmtVal(median(pc), "s/GiB"))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, fmtVal(s.kernel, "s/GiB"), fmtVal(s.ours, "s/GiB"),
+				fmtRatio(s.ratio), fmtVal(median(pc), "s/GiB"), fmtVal(median(kc), "s/GiB"))
 		}
 		tw.Flush()
 
@@ -427,8 +435,8 @@ func (rep *report) write(w io.Writer) {
 				l, _ := p.ours.num("aoe_lost")
 				retx, lost = retx+x, lost+l
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.0f/%.0f\n", g.label(), g.mtu, fmtVal(median(kf), ""), fmtVal(median(of), ""),
-				fmtVal(median(kr), ""), fmtVal(median(or), ""), retx, lost)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.0f/%.0f\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
+				fint(median(kr)), fint(median(or)), retx, lost)
 		}
 		tw.Flush()
 	}
