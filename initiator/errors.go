@@ -58,7 +58,7 @@ type IOError struct {
 
 func (e *IOError) Error() string {
 	switch e.Op {
-	case "flush", "identify":
+	case "flush", "identify", "read reservation", "reserve":
 		return fmt.Sprintf("%s: %s: %v", e.Target, e.Op, e.Err)
 	}
 	return fmt.Sprintf("%s: %s of %d sectors at LBA %d: %v", e.Target, e.Op, e.Sectors, e.LBA, e.Err)

@@ -323,7 +323,7 @@ func (ini *Initiator) dispatch(p Port, frame []byte) {
 	}
 	addr := Addr{Shelf: h.Shelf, Slot: h.Slot}
 	switch h.Command {
-	case wire.CommandATA:
+	case wire.CommandATA, wire.CommandReserve, wire.CommandMACMask:
 		if t := ini.Target(addr); t != nil {
 			t.handleATA(p, &h, body)
 		} else {

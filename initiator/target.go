@@ -111,6 +111,7 @@ func (t *Target) MaxSectors() int {
 type request struct {
 	pending int // frames not finished; guarded by the target's lock
 	err     error
+	reply   []byte // a control command's answer
 	done    chan struct{}
 }
 
@@ -132,6 +133,8 @@ type frame struct {
 	buf   []byte // the encoded frame; MACs and tag are set per send
 	n     int    // encoded length
 	write bool
+	// cmd is the AoE command: ATA, or a control command.
+	cmd wire.Command
 	// sample says whether the reply's round trip may update the RTT
 	// estimate: not for flush and identify, whose service time is not the
 	// path's.
@@ -262,7 +265,7 @@ func (t *Target) newFrame(req *request, op string, a *wire.ATA, data []byte) *fr
 	if f == nil || cap(f.buf) < n {
 		f = &frame{buf: make([]byte, max(n, ataOverhead+t.MaxSectors()*wire.SectorSize))}
 	}
-	*f = frame{req: req, op: op, buf: f.buf[:cap(f.buf)], n: n}
+	*f = frame{req: req, op: op, cmd: wire.CommandATA, buf: f.buf[:cap(f.buf)], n: n}
 	h := wire.Header{Version: wire.Version, Shelf: t.addr.Shelf, Slot: t.addr.Slot, Command: wire.CommandATA}
 	_ = h.Marshal(f.buf)
 	a.MarshalHeader(f.buf[wire.HeaderLen:])
@@ -367,7 +370,7 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	f := t.inflight[h.Tag]
-	if f == nil {
+	if f == nil || f.cmd != h.Command {
 		t.counters.Unmatched++
 		return
 	}
@@ -379,6 +382,8 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 	var err error
 	if h.Failed() {
 		err = h.Error
+	} else if f.cmd != wire.CommandATA {
+		f.req.reply = append([]byte(nil), body...)
 	} else {
 		var a wire.ATA
 		if a.Unmarshal(body) != nil {
@@ -586,4 +591,20 @@ func (t *Target) requeueLocked(f *frame) {
 	f.retries++
 	f.avoid = f.path
 	t.queue.pushFront(f)
+}
+
+// control sends one control command (Reserve/Release or MAC mask list)
+// and returns the body of the answer. Like ATA, it is retransmitted until
+// answered or the target is dead.
+func (t *Target) control(op string, cmd wire.Command, body wire.Body) ([]byte, error) {
+	n := wire.HeaderLen + body.Len()
+	req := t.newRequest()
+	f := &frame{req: req, op: op, cmd: cmd, buf: make([]byte, n), n: n}
+	h := wire.Header{Version: wire.Version, Shelf: t.addr.Shelf, Slot: t.addr.Slot, Command: cmd}
+	_ = h.Marshal(f.buf)
+	if err := body.Marshal(f.buf[wire.HeaderLen:]); err != nil {
+		return nil, err
+	}
+	err := t.run(req, []*frame{f})
+	return req.reply, err
 }

@@ -27,7 +27,10 @@ type Config struct {
 	Deadline time.Duration
 	// FindTimeout is how long to wait for the target to answer at all.
 	FindTimeout time.Duration
-	Logf        func(format string, args ...any)
+	// Reserve claims the target for this host (AoE Reserve/Release) while
+	// attached, so other initiators' I/O is refused by the target.
+	Reserve bool
+	Logf    func(format string, args ...any)
 	// Ready is called with the device once it is usable.
 	Ready func(device string)
 }
@@ -86,8 +89,13 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	id := t.Identity()
 	cfg.Logf("%s: %s, %d bytes, %d bytes per frame", name, id.Model, id.Size(), t.MaxSectors()*512)
+	release, err := claim(t, cfg.Reserve, cfg.Logf)
+	if err != nil {
+		return err
+	}
+	defer release()
 
-	dev, release, err := pickDevice(cfg.Device)
+	dev, releaseDevice, err := pickDevice(cfg.Device)
 	if err != nil {
 		return err
 	}
@@ -128,7 +136,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		// deadline decides when a silent target fails its I/O.
 		Timeout: 0,
 		Ready: func() {
-			release()
+			releaseDevice()
 			publish()
 			makeLink(link, dev, cfg.Logf)
 			cfg.Logf("%s attached as %s", name, dev)
@@ -141,7 +149,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		},
 	}
 	err = nbd.Attach(ctx, dev, t, opts)
-	release()
+	releaseDevice()
 	removeLink(link, dev)
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", name, dev, err)

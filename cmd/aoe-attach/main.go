@@ -33,6 +33,7 @@ func main() {
 			&cli.BoolFlag{Name: "read-only", Aliases: []string{"r"}, Usage: "attach read-only: writes fail"},
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: initiator.DefaultDeadline, Usage: "AoE deadline: I/O fails after the target is silent this long"},
 			&cli.DurationFlag{Name: "find-timeout", Value: 10 * time.Second, Usage: "how long to wait for the target to answer discovery"},
+			&cli.BoolFlag{Name: "reserve", Usage: "reserve the target for this host while attached (AoE Reserve/Release): other initiators' I/O is refused"},
 			&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"}, Usage: "serve in the foreground (for systemd) instead of in the background"},
 			&cli.IntFlag{Name: "ready-fd", Hidden: true, Usage: "internal: where the background process reports readiness"},
 		},
@@ -51,6 +52,9 @@ func run(c *cli.Context) error {
 	addr, err := initiator.ParseAddr(c.Args().First())
 	if err != nil {
 		return err
+	}
+	if session.KernelDriverLoaded() && c.Int("ready-fd") == 0 {
+		fmt.Fprintf(os.Stderr, "aoe-attach: warning: the kernel aoe driver is loaded too; both work side by side, but do not use %s through /dev/etherd/%s and the nbd device at once\n", addr, addr)
 	}
 	if !c.Bool("foreground") {
 		return background(addr)
@@ -71,6 +75,7 @@ func run(c *cli.Context) error {
 		ReadOnly:    c.Bool("read-only"),
 		Deadline:    c.Duration("timeout"),
 		FindTimeout: c.Duration("find-timeout"),
+		Reserve:     c.Bool("reserve"),
 		Logf:        logger.Printf,
 		Ready: func(dev string) {
 			fmt.Println(dev)

@@ -2,6 +2,7 @@ package memnet
 
 import (
 	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,11 +53,13 @@ type Target struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
-	mu      sync.Mutex // guards everything below
-	disk    []byte
-	fault   Fault
-	stats   TargetStats
-	running bool
+	mu    sync.Mutex // guards everything below
+	disk  []byte
+	fault Fault
+	// reserved are the only MACs served when not empty.
+	reserved []wire.MAC
+	stats    TargetStats
+	running  bool
 }
 
 // TargetStats count what the target saw.
@@ -224,9 +227,17 @@ func (t *Target) handle(frame []byte) {
 	switch h.Command {
 	case wire.CommandConfig:
 		t.reply(&h, t.configBody())
+	case wire.CommandReserve:
+		t.reserve(&h, body)
 	case wire.CommandATA:
 		var a wire.ATA
 		if a.Unmarshal(body) != nil {
+			return
+		}
+		if !t.allowed(h.Dst) {
+			h.Flags |= wire.FlagError
+			h.Error = wire.ErrTargetReserved
+			t.reply(&h, &wire.ATA{Flags: a.Flags, SectorCount: a.SectorCount, CmdStatus: a.CmdStatus, LBA: a.LBA})
 			return
 		}
 		if t.cfg.ServiceTime > 0 {
@@ -355,4 +366,36 @@ func (t *Target) reply(h *wire.Header, body wire.Body) {
 	_ = h.Marshal(b)
 	_ = body.Marshal(b[wire.HeaderLen:])
 	_ = t.link.Send([][]byte{b})
+}
+
+// allowed reports whether the reservation lets mac in.
+func (t *Target) allowed(mac wire.MAC) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.reserved) == 0 || slices.Contains(t.reserved, mac)
+}
+
+// reserve serves Reserve/Release as vblade does: read answers the list;
+// set replaces it if it is empty or names the asker; force-set always.
+func (t *Target) reserve(h *wire.Header, body []byte) {
+	var r wire.Reserve
+	if r.Unmarshal(body) != nil {
+		return
+	}
+	from := h.Dst // the asker; handle already swapped the addresses
+	t.mu.Lock()
+	switch {
+	case r.Command == wire.ReserveRead:
+	case r.Command == wire.ReserveForceSet || len(t.reserved) == 0 || slices.Contains(t.reserved, from):
+		t.reserved = append([]wire.MAC(nil), r.MACs...)
+	default:
+		t.mu.Unlock()
+		h.Flags |= wire.FlagError
+		h.Error = wire.ErrTargetReserved
+		t.reply(h, &wire.Reserve{Command: r.Command})
+		return
+	}
+	resp := wire.Reserve{Command: r.Command, MACs: append([]wire.MAC(nil), t.reserved...)}
+	t.mu.Unlock()
+	t.reply(h, &resp)
 }

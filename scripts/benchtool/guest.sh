@@ -14,11 +14,14 @@
 #   BENCH_RUN_TIMEOUT seconds after which a run counts as hung (600)
 #   BENCH_HOSTILE_MIB MiB written and read back on the hostile link (4)
 #   BENCH_NETEM       netem settings for the hostile link, both ways
-#   BENCH_FREEZE      1 (default): stop aoe-attach's process (SIGSTOP) while
-#                     the kernel driver runs. Its raw socket sees every AoE
-#                     frame on eth0, the kernel driver's replies too, and
-#                     drops them in userspace: CPU taken from the kernel's
-#                     runs. 0: leave it running (and count that CPU).
+#   BENCH_ATTACH      per-pair (default): aoe-attach is attached for its own
+#                     runs only and detached for the kernel driver's. Its raw
+#                     socket receives every AoE frame on eth0, the kernel
+#                     driver's replies too, and drops them in userspace: CPU
+#                     taken from the kernel's runs. (Stopping it with SIGSTOP
+#                     instead is no option: that ends the nbd device.)
+#                     stay: attach once and leave it attached, counting its
+#                     CPU time in the kernel driver's runs too.
 #
 # Output: "BENCH ..." result lines, "BENCH-VERIFY ..." data checks,
 # "BENCH-NOTE ..." and "BENCH-FAIL ..." lines for `benchtool table`, and
@@ -34,8 +37,8 @@ RSECS=${BENCH_RAND_SECS:-10}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 HMIB=${BENCH_HOSTILE_MIB:-4}
 NETEM=${BENCH_NETEM:-loss 5% duplicate 5% reorder 10% delay 20ms 10ms}
-FREEZE=${BENCH_FREEZE:-1}
-FROZEN=0
+ATTACH=${BENCH_ATTACH:-per-pair}
+ATTACH_MS=
 T=${GOAOE_TARGETS%% *}
 MTU=${GOAOE_MTU:-1500}
 IF=eth0
@@ -80,7 +83,6 @@ kernel_stats() {
 }
 
 fail() {
-	thaw
 	echo "BENCH-FAIL mtu=$MTU $*"
 	diagnostics
 	exit 1
@@ -112,8 +114,23 @@ setup() {
 	wait_block "$KDEV" 30 discover || fail "$KDEV did not appear"
 	[ -L "$KDEV" ] && fail "$KDEV is a symlink, not the kernel driver's device"
 	say "kernel driver: $KDEV, $(blockdev --getsize64 "$KDEV") bytes"
+	attach
+	say "ours: $ODEV (pid $OPID), $(blockdev --getsize64 "$ODEV") bytes"
+	[ "$(blockdev --getsize64 "$KDEV")" = "$(blockdev --getsize64 "$ODEV")" ] || fail "the two devices differ in size"
+	aoe-stat
+	echo "BENCH-NOTE mtu=$MTU: kernel aoe on $KDEV, aoe-attach on $ODEV; guest $(nproc) vCPUs, $(uname -r)"
+	if [ "$ATTACH" = stay ]; then
+		echo "BENCH-NOTE mtu=$MTU: aoe-attach stayed attached (and received every AoE frame) during the kernel driver's runs"
+	else
+		echo "BENCH-NOTE mtu=$MTU: aoe-attach was attached for its own runs only (detached during the kernel driver's)"
+	fi
+}
+
+# attach: aoe-attach the target, set ODEV and OPID.
+attach() {
 	t0=$(now_ms)
 	ODEV=$(aoe-attach -i "$IF" "$T" 2>"$W/attach.err") || fail "aoe-attach -i $IF $T: $(cat "$W/attach.err")"
+	ms=$(($(now_ms) - t0))
 	case "$ODEV" in
 	/dev/nbd[0-9]*) ;;
 	*) fail "aoe-attach printed '$ODEV', not a /dev/nbdN path" ;;
@@ -121,28 +138,30 @@ setup() {
 	[ -b "$ODEV" ] || fail "$ODEV is not a block device"
 	OPID=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$STATE")
 	[ -n "$OPID" ] && [ -d "/proc/$OPID" ] || fail "no serving process in $STATE"
-	say "ours: $ODEV (pid $OPID), $(blockdev --getsize64 "$ODEV") bytes, attached in $(($(now_ms) - t0)) ms"
-	[ "$(blockdev --getsize64 "$KDEV")" = "$(blockdev --getsize64 "$ODEV")" ] || fail "the two devices differ in size"
-	aoe-stat
-	echo "BENCH-NOTE mtu=$MTU: kernel aoe on $KDEV, aoe-attach on $ODEV; guest $(nproc) vCPUs, $(uname -r)"
-	if [ "$FREEZE" = 1 ]; then
-		echo "BENCH-NOTE mtu=$MTU: aoe-attach's process was stopped (SIGSTOP) during the kernel driver's runs"
-	else
-		echo "BENCH-NOTE mtu=$MTU: aoe-attach's process kept running (and receiving every AoE frame) during the kernel driver's runs"
-	fi
+	ATTACH_MS="$ATTACH_MS $ms"
 }
 
-# freeze, thaw: stop and continue aoe-attach's process around a kernel run.
-freeze() {
-	[ "$FREEZE" = 1 ] || return 0
-	kill -STOP "$OPID" || fail "kill -STOP $OPID"
-	FROZEN=1
+# detach: aoe-detach the target and wait for its process to end.
+detach() {
+	t0=$(now_ms)
+	aoe-detach "$T" >"$W/detach.out" 2>&1 || fail "aoe-detach $T: $(cat "$W/detach.out")"
+	i=0
+	while [ -d "/proc/$OPID" ] && [ "$(sed 's/.*) //' "/proc/$OPID/stat" 2>/dev/null | cut -c1)" != Z ]; do
+		[ "$i" -ge 100 ] && fail "aoe-attach's process $OPID still there 10 s after aoe-detach"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	DETACH_MS="${DETACH_MS:-} $(($(now_ms) - t0))"
+	ODEV= OPID=
 }
-thaw() {
-	[ "$FROZEN" = 1 ] || return 0
-	FROZEN=0
-	kill -CONT "$OPID"
-	sleep 1 # let it drain what queued up on its socket meanwhile
+
+# ready WHO: attach or detach aoe-attach as WHO's run needs.
+ready() {
+	if [ "$1" = ours ]; then
+		[ -n "$OPID" ] || attach
+	elif [ "$ATTACH" != stay ] && [ -n "$OPID" ]; then
+		detach
+	fi
 }
 
 drop_caches() {
@@ -152,7 +171,8 @@ drop_caches() {
 
 # measure WHO ARGS...: benchtool ARGS with the measure flags for WHO.
 # aoe-attach's CPU time is counted in every run (in the kernel's runs it is
-# the cost of its listening, zero if frozen), its frame counters in ours.
+# the cost of its listening, if it stays attached), its frame counters in
+# ours.
 measure() {
 	who=$1
 	shift
@@ -160,8 +180,10 @@ measure() {
 	shift
 	if [ "$who" = ours ]; then
 		benchtool "$sub" --iface "$IF" --pid "$OPID" --state "$STATE" --timeout "${RUN_TIMEOUT}s" "$@"
-	else
+	elif [ -n "$OPID" ]; then
 		benchtool "$sub" --iface "$IF" --pid "$OPID" --timeout "${RUN_TIMEOUT}s" "$@"
+	else
+		benchtool "$sub" --iface "$IF" --timeout "${RUN_TIMEOUT}s" "$@"
 	fi
 }
 
@@ -170,10 +192,10 @@ dev_of() { if [ "$1" = kernel ]; then echo "$KDEV"; else echo "$ODEV"; fi; }
 # run_one WORKLOAD WHO REP FIRST: one measured run, one BENCH line.
 run_one() {
 	wl=$1 who=$2 rep=$3 first=$4
-	dev=$(dev_of "$who")
 	extra=
+	ready "$who"
+	dev=$(dev_of "$who")
 	drop_caches
-	[ "$who" = ours ] || freeze
 	case "$wl" in
 	seq-read)
 		out=$(measure "$who" run --bytes $((MIB << 20)) -- \
@@ -191,12 +213,21 @@ run_one() {
 	*) fail "unknown workload $wl" ;;
 	esac
 	rc=$?
-	thaw
 	if [ "$rc" != 0 ]; then
 		cat "$W/err"
 		fail "workload=$wl who=$who rep=$rep dev=$dev: exit status $rc: $(grep -v 'records\|copied' "$W/err" | tail -n 3 | tr '\n' ' ')"
 	fi
+	case "$wl" in
+	seq-*) dd_moved "$W/err" "$MIB" || fail "workload=$wl who=$who rep=$rep dev=$dev: dd did not move $MIB MiB: $(tr '\n' ' ' <"$W/err")" ;;
+	esac
 	echo "BENCH workload=$wl mtu=$MTU who=$who rep=$rep first=$first $extra $out"
+}
+
+# dd_moved FILE MIB: dd's messages in FILE say MIB whole 1 MiB records
+# went in and out (dd stops without an error at the end of a device,
+# which an nbd device that lost its server has at 0).
+dd_moved() {
+	grep -q "^$2+0 records in" "$1" && grep -q "^$2+0 records out" "$1"
 }
 
 # verify_cross: data written through one initiator reads back equal
@@ -257,24 +288,23 @@ hostile_link() {
 # compare; two BENCH lines (write, read).
 hostile_one() {
 	who=$1 off=$2 first=$3
-	dev=$(dev_of "$who")
 	dd if=/dev/urandom of="$W/hpat-$who" bs=1M count="$HMIB" status=none
 	want=$(sha256sum "$W/hpat-$who" | cut -d' ' -f1)
+	ready "$who"
+	dev=$(dev_of "$who")
 	drop_caches
-	[ "$who" = ours ] || freeze
 	out=$(measure "$who" run --bytes $((HMIB << 20)) -- \
 		dd if="$W/hpat-$who" of="$dev" bs=1M seek="$off" oflag=direct 2>"$W/err")
 	rc=$?
-	thaw
 	[ "$rc" = 0 ] || { cat "$W/err"; fail "hostile write via $who: exit status $rc"; }
+	dd_moved "$W/err" "$HMIB" || fail "hostile write via $who: dd did not move $HMIB MiB: $(tr '\n' ' ' <"$W/err")"
 	echo "BENCH workload=hostile-write mtu=$MTU who=$who rep=1 first=$first $out"
 	drop_caches
-	[ "$who" = ours ] || freeze
 	out=$(measure "$who" run --bytes $((HMIB << 20)) -- \
 		dd if="$dev" of="$W/hback-$who" bs=1M skip="$off" count="$HMIB" iflag=direct 2>"$W/err")
 	rc=$?
-	thaw
 	[ "$rc" = 0 ] || { cat "$W/err"; fail "hostile read via $who: exit status $rc"; }
+	dd_moved "$W/err" "$HMIB" || fail "hostile read via $who: dd did not move $HMIB MiB: $(tr '\n' ' ' <"$W/err")"
 	got=$(sha256sum "$W/hback-$who" | cut -d' ' -f1)
 	v=ok
 	[ "$got" = "$want" ] || v=mismatch
@@ -289,13 +319,14 @@ hostile() {
 }
 
 finish() {
+	echo "BENCH-NOTE mtu=$MTU: aoe-attach attach times (ms):$ATTACH_MS; aoe-detach times (ms):${DETACH_MS:-}"
 	echo "----- aoe-stat -v"
 	aoe-stat -v
 	kernel_stats
 	echo "----- $IF: $(cat /sys/class/net/$IF/statistics/tx_packets) frames out, $(cat /sys/class/net/$IF/statistics/rx_packets) in, $(cat /sys/class/net/$IF/statistics/rx_dropped) dropped in"
 	echo "----- /run/goaoe/$T.log"
 	cat "/run/goaoe/$T.log"
-	aoe-detach "$T" || fail "aoe-detach $T"
+	[ -z "$OPID" ] || detach
 	say "done"
 }
 
