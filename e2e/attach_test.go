@@ -28,18 +28,30 @@ func expectDevice(t *testing.T, r *bootResult, key string) string {
 // TestAttachMkfsDetachReattach is the main use, scenarios 1 and 2 of the
 // issue: aoe-attach loads nbd itself and prints the device, which has its
 // /dev/etherd link and shows up in aoe-stat; an ext4 filesystem with 100
-// files of random sizes up to 8 MiB survives aoe-detach and a new
+// files of random sizes (up to 5 MiB by default, see below) survives aoe-detach and a new
 // aoe-attach bit for bit (sha256sum -c in the guest; on the host, e2fsck of
 // the backing file and every file extracted from it with debugfs).
 func TestAttachMkfsDetachReattach(t *testing.T) {
 	needGuest(t)
 	const files = 100
+	// The issue asks for files of up to 8 MiB; under TCG that boot takes
+	// about 3.5 minutes (~390 MB written with sync, then read back through
+	// ext4 at a few MB/s), so the default is 5 MiB (~250 MB, about 2.5
+	// minutes). GOAOE_E2E_MAX_KIB=8192 runs the full size.
+	maxKiB := 5120
+	if v := os.Getenv("GOAOE_E2E_MAX_KIB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("GOAOE_E2E_MAX_KIB=%q: want a positive number of KiB", v)
+		}
+		maxKiB = n
+	}
 	img := sparseFile(t, t.TempDir(), "e1.2.img", 2<<30)
 	r := boot(t, bootOptions{
 		Script:  "attach-mkfs.sh",
 		Targets: []target{{Addr: "1.2", File: img}},
-		Env:     []string{fmt.Sprintf("E2E_FILES=%d", files), "E2E_MAX_KIB=8192"},
-		Timeout: 8 * time.Minute,
+		Env:     []string{fmt.Sprintf("E2E_FILES=%d", files), fmt.Sprintf("E2E_MAX_KIB=%d", maxKiB)},
+		Timeout: 10 * time.Minute,
 	})
 
 	// Scenario 1: attach.
@@ -65,9 +77,8 @@ func TestAttachMkfsDetachReattach(t *testing.T) {
 	r.expect(t, "detach2", "e1.2 detached from "+dev2)
 	r.expect(t, "free_after_detach2", "yes")
 	r.expect(t, "result", "pass")
-	if s, ok := r.value("sync_secs"); ok {
-		t.Logf("sync of %s bytes took %s s in the guest", r.Results["bytes_written"], s)
-	}
+	t.Logf("guest: %s bytes in %d files; sync took %s s, sha256sum -c %s s",
+		r.last("bytes_written"), files, r.last("sync_secs"), r.last("verify_secs"))
 
 	// On the host: the backing file is a clean ext4 filesystem holding
 	// exactly the files the guest wrote.
@@ -240,7 +251,7 @@ func TestTwoTargetsReadOnlyAndSignals(t *testing.T) {
 		if err != nil {
 			t.Fatalf("fs_fsynced: %v", err)
 		}
-		if n < 1 || n >= 1000 {
+		if n < 1 || n >= 150 {
 			t.Errorf("%d files were fsync'ed before the serving process stopped: SIGTERM did not land mid-way", n)
 		}
 		r.expect(t, "fs_log_detached", "1")
@@ -316,5 +327,5 @@ func TestJumboFrames(t *testing.T) {
 	if got := sha256hex(region(t, img, off*MiB, size*MiB)); got != want {
 		t.Errorf("host: the %d MiB at %d MiB of the backing file have sha256 %s, the guest wrote %s", size, off, got, want)
 	}
-	t.Logf("jumbo: write %s s, read %s s for %d MiB", r.Results["write_secs"], r.Results["read_secs"], size)
+	t.Logf("jumbo: write %s s, read %s s for %d MiB", r.last("write_secs"), r.last("read_secs"), size)
 }

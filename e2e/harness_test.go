@@ -164,6 +164,14 @@ func (r *bootResult) value(key string) (string, bool) {
 	return v[len(v)-1], true
 }
 
+// last returns key's last value, or "?" when there is none (for logs).
+func (r *bootResult) last(key string) string {
+	if v, ok := r.value(key); ok {
+		return v
+	}
+	return "?"
+}
+
 // expect checks that key's last value is want.
 func (r *bootResult) expect(t *testing.T, key, want string) bool {
 	t.Helper()

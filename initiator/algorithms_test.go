@@ -61,18 +61,31 @@ func TestRTO(t *testing.T) {
 	if got := r.rto(0, min, max); got != max/4 {
 		t.Fatalf("before any sample: %v, want %v", got, max/4)
 	}
+	now := time.Unix(1000, 0)
 	for i := 0; i < 50; i++ {
-		r.sample(10 * time.Millisecond)
+		now = now.Add(10 * time.Millisecond)
+		r.sample(10*time.Millisecond, now)
 	}
 	if r.srtt != 10*time.Millisecond {
 		t.Fatalf("srtt %v after steady 10ms samples", r.srtt)
 	}
-	if got := r.rto(0, min, max); got < 10*time.Millisecond || got > 12*time.Millisecond {
-		t.Fatalf("rto %v with steady 10ms samples, want just above 10ms", got)
+	if got := r.rto(0, min, max); got != 12500*time.Microsecond {
+		t.Fatalf("rto %v with steady 10ms samples, want 12.5ms (the peak and a quarter)", got)
 	}
-	r.sample(50 * time.Millisecond)
+	r.sample(50*time.Millisecond, now)
 	if r.rttvar <= time.Millisecond {
 		t.Fatalf("rttvar %v did not grow after an outlier", r.rttvar)
+	}
+	if got := r.rto(0, min, max); got != 62500*time.Microsecond {
+		t.Fatalf("rto %v after a 50ms stall, want 62.5ms: the stall is remembered", got)
+	}
+	// Two quiet windows later the stall is forgotten.
+	for i := 0; i < 500; i++ {
+		now = now.Add(10 * time.Millisecond)
+		r.sample(10*time.Millisecond, now)
+	}
+	if got := r.rto(0, min, max); got != 12500*time.Microsecond {
+		t.Fatalf("rto %v 5s after the stall, want 12.5ms again", got)
 	}
 	base := r.rto(0, min, max)
 	if got := r.rto(2, min, max); got != 4*base {
@@ -82,7 +95,7 @@ func TestRTO(t *testing.T) {
 		t.Fatalf("backoff %v, want capped at %v", got, max)
 	}
 	var fast rttEstimator
-	fast.sample(20 * time.Microsecond)
+	fast.sample(20*time.Microsecond, now)
 	if got := fast.rto(0, min, max); got != min {
 		t.Fatalf("rto %v on a 20us link, want the floor %v", got, min)
 	}

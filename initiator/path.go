@@ -18,6 +18,7 @@ type path struct {
 	rtt         rttEstimator
 	inflight    int
 	lastCut     time.Time // when the window was last cut for a loss
+	beforeCut   window    // the window as it was before that cut
 	counters    PathCounters
 	one         [1][]byte // Send's argument, kept to avoid an allocation per frame
 
@@ -55,7 +56,30 @@ func (p *path) lossLocked(now time.Time) {
 		return
 	}
 	p.lastCut = now
+	p.beforeCut = p.win
 	p.win.onLoss()
+}
+
+// undoCutLocked restores the window if the last cut was caused by a send
+// at or after sent that turned out not to be lost.
+func (p *path) undoCutLocked(sent time.Time) {
+	if p.lastCut.IsZero() || sent.After(p.lastCut) {
+		return
+	}
+	p.win = p.beforeCut
+	p.win.setLimit(p.bufferCount)
+	p.lastCut = time.Time{}
+}
+
+// otherPathUpLocked reports whether a path other than p could carry
+// frames: taking out the last path would only stall I/O.
+func (t *Target) otherPathUpLocked(p *path) bool {
+	for _, q := range t.paths {
+		if q != p && !q.down {
+			return true
+		}
+	}
+	return false
 }
 
 // pickPathLocked chooses the path for the next frame: the one with the most

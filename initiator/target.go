@@ -2,6 +2,7 @@ package initiator
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,16 +38,22 @@ type Target struct {
 	// ghosts are writes that were sent more than once and are answered,
 	// whose older copies may still reach the target; held are write
 	// frames that overlap one and wait for it to expire.
-	ghosts    []ghost
-	held      []*frame
+	ghosts []ghost
+	held   []*frame
+	// retired remembers the sends that timed out, by tag, until
+	// retiredFor has passed.
+	retired   map[uint32]retiredSend
 	framePool sync.Pool
 }
 
 // TargetCounters are the frames a target's replies were dropped for.
 type TargetCounters struct {
-	// Unmatched replies carry no tag in flight: late replies to a frame
-	// already retransmitted, duplicates, or strays.
+	// Unmatched replies carry no tag in flight or recently retired:
+	// duplicates or strays.
 	Unmatched uint64
+	// Late replies answer a send that had already timed out and been
+	// sent again: the timeout was spurious.
+	Late uint64
 	// Foreign replies carry a tag in flight but come from another path
 	// than the frame went out on: spoofed or misrouted.
 	Foreign uint64
@@ -371,7 +378,7 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 	defer t.mu.Unlock()
 	f := t.inflight[h.Tag]
 	if f == nil || f.cmd != h.Command {
-		t.counters.Unmatched++
+		t.lateReplyLocked(port, h)
 		return
 	}
 	p := f.path
@@ -409,8 +416,10 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 	if p.down {
 		t.pathUpLocked(p, "it answered")
 	}
-	if f.sample && f.retries == 0 {
-		p.rtt.sample(now.Sub(f.sent))
+	// Every send has its own tag, so this reply answers exactly the send
+	// made at f.sent: no ambiguity, and no need for Karn's rule.
+	if f.sample {
+		p.rtt.sample(now.Sub(f.sent), now)
 	}
 	p.win.onReply()
 	t.progress = now
@@ -487,12 +496,13 @@ func (t *Target) sweep(now time.Time) {
 		p.timeoutsInRow++
 		p.lossLocked(now)
 		t.requeueLocked(f)
-		if !p.down && p.timeoutsInRow >= ejectAfter {
+		if !p.down && p.timeoutsInRow >= ejectAfter && t.otherPathUpLocked(p) {
 			t.pathDownLocked(p, fmt.Sprintf("%d frames in a row lost", p.timeoutsInRow))
 		}
 	}
 	t.probeLocked(now)
 	t.releaseHeldLocked(now)
+	t.pruneRetiredLocked(now)
 	if now.Sub(t.progress) >= t.ini.opts.Deadline {
 		t.ini.opts.Logf("%s: no answer for %v: target is dead, failing its I/O", t.addr, now.Sub(t.progress).Round(time.Second))
 		t.failAllLocked(ErrDead)
@@ -586,8 +596,14 @@ func (t *Target) untrackLocked(f *frame) {
 }
 
 // requeueLocked puts a frame that was in flight back at the head of the
-// queue, to be sent again under a new tag, elsewhere if it can be.
+// queue, to be sent again under a new tag, elsewhere if it can be. Its old
+// tag is remembered for a while: a late reply to it says the timeout was
+// spurious.
 func (t *Target) requeueLocked(f *frame) {
+	if t.retired == nil {
+		t.retired = make(map[uint32]retiredSend)
+	}
+	t.retired[f.tag] = retiredSend{path: f.path, sent: f.sent, sample: f.sample}
 	f.retries++
 	f.avoid = f.path
 	t.queue.pushFront(f)
@@ -607,4 +623,47 @@ func (t *Target) control(op string, cmd wire.Command, body wire.Body) ([]byte, e
 	}
 	err := t.run(req, []*frame{f})
 	return req.reply, err
+}
+
+// retiredSend is a send that timed out and was sent again under a new tag.
+type retiredSend struct {
+	path   *path
+	sent   time.Time
+	sample bool
+}
+
+// retiredFor is how long a timed-out send's tag is remembered.
+const retiredFor = 10 * time.Second
+
+// lateReplyLocked handles a reply whose tag is not in flight. If it
+// answers a send that timed out, that timeout was spurious: the path is
+// alive, its RTT estimate learns the long round trip (so the RTO stops
+// firing early), and the window cut the timeout caused is undone.
+func (t *Target) lateReplyLocked(port Port, h *wire.Header) {
+	r, ok := t.retired[h.Tag]
+	if !ok || r.path.port != port || r.path.mac != h.Src {
+		t.counters.Unmatched++
+		return
+	}
+	delete(t.retired, h.Tag)
+	t.counters.Late++
+	p := r.path
+	now := time.Now()
+	if r.sample {
+		p.rtt.sample(now.Sub(r.sent), now)
+	}
+	p.timeoutsInRow = 0
+	p.undoCutLocked(r.sent)
+	if p.down && slices.Contains(t.paths, p) {
+		t.pathUpLocked(p, "a late reply arrived")
+	}
+}
+
+// pruneRetiredLocked forgets timed-out sends too old to be answered.
+func (t *Target) pruneRetiredLocked(now time.Time) {
+	for tag, r := range t.retired {
+		if now.Sub(r.sent) > retiredFor {
+			delete(t.retired, tag)
+		}
+	}
 }

@@ -208,8 +208,10 @@ rc=$?
 result verify_rc "$rc"
 result verify_ok "$(grep -c ': OK$' "$WORK/check")"
 grep -v ': OK$' "$WORK/check"
+result verify_secs "$(secs_since "$t0")"
 echo "$(grep -c ': OK$' "$WORK/check") files OK, checked in $(secs_since "$t0") s"
 [ "$rc" = 0 ] || fail "sha256sum -c found differences"
+run aoe-stat -v
 run umount "$MNT" || fail "umount failed"
 
 step "filesystem check"

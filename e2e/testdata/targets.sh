@@ -137,12 +137,13 @@ show mkfs.ext4 -q -F "$DEVF"
 mkfs.ext4 -q -F "$DEVF" || fail "mkfs.ext4 $DEVF failed"
 mkdir -p /mnt/f
 mount -t ext4 "$DEVF" /mnt/f || fail "mount $DEVF failed"
-# writer: 256 KiB files, each fsync'ed (dd conv=fsync); the checksum of
-# every file whose fsync returned goes into $W/fsynced.
+# writer: up to 150 files of 256 KiB (37.5 MiB, the filesystem has 64),
+# each fsync'ed (dd conv=fsync); the checksum of every file whose fsync
+# returned goes into $W/fsynced.
 writer() {
 	local i=0 f
 	: >"$W/fsynced"
-	while [ "$i" -lt 1000 ]; do
+	while [ "$i" -lt 150 ]; do
 		f=$(printf 'f%04d' "$i")
 		dd if=/dev/urandom of="$W/src" bs=64k count=4 status=none
 		dd if="$W/src" of="/mnt/f/$f" bs=64k conv=fsync status=none 2>>"$W/writer.err" || break

@@ -38,6 +38,9 @@ type snapshot struct {
 	busy      uint64 // /proc/stat: user+nice+system+irq+softirq, in USER_HZ ticks
 	idle      uint64 // /proc/stat: idle+iowait, in USER_HZ ticks
 	ncpu      int
+	ctxt      uint64 // /proc/stat: context switches, whole system
+	intr      uint64 // /proc/stat: interrupts, whole system
+	procCtxt  uint64 // context switches of the serving process's threads
 	proc      uint64 // the serving process's utime+stime, in ticks
 	procOK    bool
 	tx, rx    uint64 // packets on the interface
@@ -54,10 +57,11 @@ type aoeCounters struct {
 
 func (m *measureFlags) snap() snapshot {
 	s := snapshot{at: time.Now()}
-	s.busy, s.idle, s.ncpu, _ = cpuTicks()
+	s.busy, s.idle, s.ncpu, s.ctxt, s.intr, _ = cpuTicks()
 	if m.pid > 0 {
 		if t, err := procTicks(m.pid); err == nil {
 			s.proc, s.procOK = t, true
+			s.procCtxt = procCtxtSwitches(m.pid)
 		}
 	}
 	if m.iface != "" {
@@ -99,17 +103,23 @@ func (m *measureFlags) finish(end time.Time) snapshot {
 	return s
 }
 
-// cpuTicks reads the "cpu" line of /proc/stat: busy is
-// user+nice+system+irq+softirq, idle is idle+iowait; and counts the cpuN
-// lines.
-func cpuTicks() (busy, idle uint64, ncpu int, err error) {
+// cpuTicks reads /proc/stat: from the "cpu" line busy
+// (user+nice+system+irq+softirq) and idle (idle+iowait), the number of
+// cpuN lines, and the context switch and interrupt totals.
+func cpuTicks() (busy, idle uint64, ncpu int, ctxt, intr uint64, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, 0, err
 	}
 	found := false
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "ctxt" {
+			ctxt, _ = strconv.ParseUint(f[1], 10, 64)
+		}
+		if len(f) >= 2 && f[0] == "intr" {
+			intr, _ = strconv.ParseUint(f[1], 10, 64)
+		}
 		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") {
 			continue
 		}
@@ -120,15 +130,37 @@ func cpuTicks() (busy, idle uint64, ncpu int, err error) {
 		var v [8]uint64
 		for i := 1; i < 8; i++ { // user nice system idle iowait irq softirq
 			if v[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
-				return 0, 0, 0, fmt.Errorf("/proc/stat: %w", err)
+				return 0, 0, 0, 0, 0, fmt.Errorf("/proc/stat: %w", err)
 			}
 		}
 		busy, idle, found = v[1]+v[2]+v[3]+v[6]+v[7], v[4]+v[5], true
 	}
 	if !found {
-		return 0, 0, 0, errors.New("/proc/stat: no cpu line")
+		return 0, 0, 0, 0, 0, errors.New("/proc/stat: no cpu line")
 	}
-	return busy, idle, ncpu, nil
+	return busy, idle, ncpu, ctxt, intr, nil
+}
+
+// procCtxtSwitches sums the voluntary and involuntary context switches of
+// every thread of a process (/proc/PID/status counts only the thread it
+// names). Threads that ended meanwhile are not counted.
+func procCtxtSwitches(pid int) uint64 {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum uint64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+				sum += n
+			}
+		}
+	}
+	return sum
 }
 
 // procTicks is utime+stime of a process (fields 14 and 15 of /proc/PID/stat).
@@ -229,12 +261,15 @@ func (r Result) Line() string {
 		kv("ncpu", "%d", r.after.ncpu)
 		kv("cpu_nonidle_s", "%.2f", float64(r.after.ncpu)*r.Secs-idle)
 	}
+	kv("ctxt", "%d", r.after.ctxt-r.before.ctxt)
+	kv("intr", "%d", r.after.intr-r.before.intr)
 	if r.before.procOK && r.after.procOK {
 		p := float64(r.after.proc-r.before.proc) / userHZ
 		kv("proc_cpu_s", "%.2f", p)
 		if gibs > 0 {
 			kv("proc_cpu_s_per_gib", "%.2f", p/gibs)
 		}
+		kv("proc_ctxt", "%d", r.after.procCtxt-r.before.procCtxt)
 	}
 	if r.before.netOK && r.after.netOK {
 		tx, rx := r.after.tx-r.before.tx, r.after.rx-r.before.rx

@@ -305,6 +305,16 @@ func perMiB(r *record) (float64, bool) {
 	return (tx + rx) / (b / (1 << 20)), true
 }
 
+// ctxPerMiB is the guest's context switches per MiB moved.
+func ctxPerMiB(r *record) (float64, bool) {
+	c, ok1 := r.num("ctxt")
+	b, ok2 := r.num("bytes")
+	if !ok1 || !ok2 || b == 0 {
+		return 0, false
+	}
+	return c / (b / (1 << 20)), true
+}
+
 func tableCmd(args []string) error {
 	fs := flag.NewFlagSet("table", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
@@ -380,7 +390,7 @@ func (rep *report) write(w io.Writer) {
 			s := g.stats(m.key)
 			note := ""
 			if s.n != n {
-				note = fmt.Sprintf(" (%d pairs)", s.n)
+				note = fmt.Sprintf(" (of %d)", s.n)
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\n", g.label(), g.mtu, fmtVal(s.kernel, m.unit), fmtVal(s.ours, m.unit), fmtRatio(s.ratio), note)
 		}
@@ -407,10 +417,19 @@ func (rep *report) write(w io.Writer) {
 		tw.Flush()
 
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Wire (medians; frames = eth0 tx+rx; ours retx/lost = aoe-attach counters, summed over pairs)")
+		fmt.Fprintln(w, "Wire and scheduler (medians; frames = eth0 tx+rx; ctxsw = context switches in the whole guest; ours retx/lost = aoe-attach counters, summed over pairs)")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\tours retx/lost")
+		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\tctxsw/MiB kernel\tctxsw/MiB ours\tours retx/lost")
 		for _, g := range perf {
+			var kc, oc []float64
+			for _, p := range g.pairs {
+				if v, ok := ctxPerMiB(p.kernel); ok {
+					kc = append(kc, v)
+				}
+				if v, ok := ctxPerMiB(p.ours); ok {
+					oc = append(oc, v)
+				}
+			}
 			var kf, of, kr, or []float64
 			var retx, lost float64
 			for _, p := range g.pairs {
@@ -435,8 +454,8 @@ func (rep *report) write(w io.Writer) {
 				l, _ := p.ours.num("aoe_lost")
 				retx, lost = retx+x, lost+l
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.0f/%.0f\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
-				fint(median(kr)), fint(median(or)), retx, lost)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
+				fint(median(kr)), fint(median(or)), fint(median(kc)), fint(median(oc)), retx, lost)
 		}
 		tw.Flush()
 	}

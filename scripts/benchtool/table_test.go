@@ -1,0 +1,118 @@
+package main
+
+import (
+	"math"
+	"os"
+	"strings"
+	"testing"
+)
+
+// A console as the guest prints it: kernel noise, CR LF line ends, a
+// result line glued to other output.
+const console = "goaoe-guest: kernel 6.1.0, 1 nic(s), mtu 1500; running /guest.sh\r\n" +
+	"BENCH-NOTE mtu=1500: test note\n" +
+	"BENCH-VERIFY mtu=1500 name=written-by-ours-read-by-kernel mib=4 result=ok\n" +
+	"BENCH workload=seq-read mtu=1500 who=kernel rep=1 first=kernel bytes=268435456 secs=10 mbps=20 cpu_s=5 cpu_s_per_gib=20 tx_frames=262144 rx_frames=262144 tx_fps=26214 rx_fps=26214\r\n" +
+	"BENCH workload=seq-read mtu=1500 who=ours rep=1 first=kernel bytes=268435456 secs=20 mbps=10 cpu_s=10 cpu_s_per_gib=40 proc_cpu_s=8 proc_cpu_s_per_gib=32 tx_frames=262200 rx_frames=262200 tx_fps=13110 rx_fps=13110 aoe_retx=56 aoe_lost=3\n" +
+	"[   12.3] random: crng init done BENCH workload=seq-read mtu=1500 who=ours rep=2 first=ours bytes=268435456 secs=10 mbps=30 cpu_s=10 cpu_s_per_gib=40\n" +
+	"BENCH workload=seq-read mtu=1500 who=kernel rep=2 first=ours bytes=268435456 secs=10 mbps=20 cpu_s=5 cpu_s_per_gib=20\n" +
+	"BENCH workload=seq-read mtu=1500 who=kernel rep=3 first=kernel bytes=268435456 secs=10 mbps=10 cpu_s=5 cpu_s_per_gib=20\n" +
+	"BENCH workload=seq-read mtu=1500 who=ours rep=3 first=kernel bytes=268435456 secs=10 mbps=20 cpu_s=5 cpu_s_per_gib=20\n" +
+	"BENCH workload=randread-qd32 mtu=9000 who=kernel rep=1 first=kernel bs=4096 qd=32 bytes=4096000 secs=2 iops=500 cpu_s=1 cpu_s_per_gib=100\n" +
+	"BENCH workload=randread-qd32 mtu=9000 who=ours rep=1 first=kernel bs=4096 qd=32 bytes=4096000 secs=2 iops=250 cpu_s=1 cpu_s_per_gib=100\n"
+
+func TestReport(t *testing.T) {
+	rep, err := parseReport(strings.NewReader(console))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := rep.groups()
+	if len(rep.problems) != 0 {
+		t.Fatalf("problems: %q", rep.problems)
+	}
+	if len(gs) != 2 {
+		t.Fatalf("%d groups, want 2", len(gs))
+	}
+	seq, rnd := gs[0], gs[1]
+	if got := seq.label(); got != "seq-read 256MiB" {
+		t.Errorf("label %q", got)
+	}
+	if got := rnd.label(); got != "randread 4KiB qd32" {
+		t.Errorf("label %q", got)
+	}
+	// Ratios 0.5, 1.5, 2: the median of the ratios, not the ratio of the
+	// medians (which would be 20/20).
+	s := seq.stats("mbps")
+	if s.n != 3 || s.kernel != 20 || s.ours != 20 || s.ratio != 1.5 {
+		t.Errorf("seq stats %+v, want n=3 kernel=20 ours=20 ratio=1.5", s)
+	}
+	if s := rnd.stats("iops"); s.ratio != 0.5 || rnd.metric().unit != "IOPS" {
+		t.Errorf("random-read stats %+v", s)
+	}
+	var out strings.Builder
+	rep.write(&out)
+	for _, want := range []string{
+		"ratio(ours/kernel, median of 3 pairs)",
+		"seq-read 256MiB     1500  20.0 MB/s  20.0 MB/s  1.50",
+		"randread 4KiB qd32  9000  500 IOPS   250 IOPS   0.50 (of 1)",
+		"note: mtu=1500: test note",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if len(rep.problems) != 0 {
+		t.Errorf("problems: %q", rep.problems)
+	}
+}
+
+func TestReportProblems(t *testing.T) {
+	in := "BENCH workload=seq-read mtu=1500 who=kernel rep=1 first=kernel bytes=1048576 secs=1 mbps=1\n" +
+		"BENCH-VERIFY mtu=1500 name=x result=mismatch\n" +
+		"BENCH workload=hostile-read mtu=1500 who=ours rep=1 first=kernel verify=mismatch bytes=1048576 secs=1 mbps=1\n" +
+		"BENCH workload=hostile-read mtu=1500 who=kernel rep=1 first=kernel verify=ok bytes=1048576 secs=1 mbps=1\n" +
+		"BENCH-FAIL mtu=1500 workload=seq-write who=ours: exit status 1\n"
+	rep, err := parseReport(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep.write(&out)
+	// The mismatch, the hostile mismatch, the failure, the lone half pair.
+	if len(rep.problems) != 4 {
+		t.Errorf("%d problems, want 4: %q", len(rep.problems), rep.problems)
+	}
+	empty, _ := parseReport(strings.NewReader("nothing here\n"))
+	empty.write(&out)
+	if len(empty.problems) != 1 {
+		t.Errorf("no results: problems %q", empty.problems)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{7}, 7}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median of nothing is not NaN")
+	}
+}
+
+func TestProcTicks(t *testing.T) {
+	// Our own process: the parser copes with the real format.
+	if _, err := procTicks(1); err != nil {
+		t.Skip("no /proc/1/stat:", err)
+	}
+	busy, idle, ncpu, ctxt, intr, err := cpuTicks()
+	if err != nil || busy == 0 || idle == 0 || ncpu < 1 || ctxt == 0 || intr == 0 {
+		t.Errorf("cpuTicks = %d, %d, %d, %d, %d, %v", busy, idle, ncpu, ctxt, intr, err)
+	}
+	if procCtxtSwitches(os.Getpid()) == 0 {
+		t.Error("no context switches counted for this process")
+	}
+}
