@@ -41,6 +41,7 @@ type State struct {
 	Paths  []PathState `json:"paths"`
 	// Dropped replies, by why.
 	Unmatched uint64 `json:"replies_unmatched"`
+	Late      uint64 `json:"replies_late"`
 	Foreign   uint64 `json:"replies_foreign"`
 	Malformed uint64 `json:"replies_malformed"`
 }
@@ -79,6 +80,7 @@ func stateFrom(st initiator.TargetStatus) State {
 		PayloadBytes: st.MaxSectors * 512,
 		Status:       "up",
 		Unmatched:    st.Unmatched,
+		Late:         st.Late,
 		Foreign:      st.Foreign,
 		Malformed:    st.Malformed,
 	}

@@ -64,7 +64,7 @@ func print(w io.Writer, all []session.State, verbose bool) {
 		return
 	}
 	for _, s := range all {
-		fmt.Fprintf(w, "\n%s paths (replies dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Unmatched, s.Foreign, s.Malformed)
+		fmt.Fprintf(w, "\n%s paths (late replies: %d; dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Late, s.Unmatched, s.Foreign, s.Malformed)
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INTERFACE\tTARGET MAC\tSTATE\tWINDOW\tINFLIGHT\tSRTT\tSENT\tRETRANSMITTED\tLOST")
 		for _, p := range s.Paths {
