@@ -133,6 +133,7 @@ type target struct {
 	Addr     string // "1.2"
 	File     string // backing file on the host
 	ReadOnly bool   // vblade -r
+	Bridge   int    // the host bridge vblade listens on (boot --bridges)
 }
 
 // bootOptions are scripts/guest/boot's options for one run.
@@ -142,7 +143,14 @@ type bootOptions struct {
 	Files   []string // SRC:DEST
 	Env     []string // NAME=VALUE
 	MTU     int
-	Timeout time.Duration
+	NICs    int // guest NICs (boot --nics); 0 means the harness default (1)
+	// Bridges is how many host bridges (boot --bridges): NIC K joins
+	// bridge K%Bridges; 0 means one.
+	Bridges int
+	// HostHook is a script in testdata/ (or an absolute path) that boot
+	// runs on the host with the state file (boot --host-hook).
+	HostHook string
+	Timeout  time.Duration
 }
 
 // bootResult is what a boot produced.
@@ -238,10 +246,28 @@ func boot(t *testing.T, opts bootOptions) *bootResult {
 	if opts.MTU != 0 {
 		args = append(args, "--mtu", fmt.Sprint(opts.MTU))
 	}
+	if opts.NICs != 0 {
+		args = append(args, "--nics", fmt.Sprint(opts.NICs))
+	}
+	if opts.Bridges != 0 {
+		args = append(args, "--bridges", fmt.Sprint(opts.Bridges))
+	}
+	if opts.HostHook != "" {
+		hook := opts.HostHook
+		if !filepath.IsAbs(hook) {
+			if hook, err = filepath.Abs(filepath.Join("testdata", hook)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		args = append(args, "--host-hook", hook)
+	}
 	for _, tg := range opts.Targets {
 		spec := tg.Addr + ":" + tg.File
 		if tg.ReadOnly {
 			spec += ":ro"
+		}
+		if tg.Bridge != 0 {
+			spec += fmt.Sprintf("@%d", tg.Bridge)
 		}
 		args = append(args, "--target", spec)
 	}

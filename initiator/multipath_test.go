@@ -221,3 +221,22 @@ func TestNoPathWaitsForTheDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestJoiningPathCarriesTraffic: a NIC added while I/O runs on another is
+// used, though it has no RTT measured yet.
+func TestJoiningPathCarriesTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newMultiBed(t, 1, func(i int, p *memnet.Port) { p.SetDelay(100 * time.Microsecond) }, initiator.Options{})
+		b.readAll(t, 1<<20, 8)
+		p := b.net.NewPort("eth1", wire.MAC{2, 0, 0, 0, 1, 9}, 1500)
+		p.SetDelay(100 * time.Microsecond)
+		b.ini.AddPort(p)
+		b.ports = append(b.ports, p)
+		b.ini.Query(e12)
+		time.Sleep(10 * time.Millisecond)
+		b.readAll(t, 4<<20, 8)
+		if r := replies(t, b); r[1] < r[0]/10 {
+			t.Fatalf("the joining path carried %d frames against %d", r[1], r[0])
+		}
+	})
+}

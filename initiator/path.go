@@ -87,6 +87,14 @@ func (t *Target) otherPathUpLocked(p *path) bool {
 // takes a share in proportion to what it can carry. avoid is skipped when
 // another path has room, so a retransmit tries a different way.
 func (t *Target) pickPathLocked(avoid *path) *path {
+	// A path not measured yet is taken to be as fast as the fastest: it
+	// must carry frames to be measured at all.
+	var fastest time.Duration
+	for _, p := range t.paths {
+		if p.rtt.sampled && p.rtt.srtt > 0 && (fastest == 0 || p.rtt.srtt < fastest) {
+			fastest = p.rtt.srtt
+		}
+	}
 	var best *path
 	var bestScore float64
 	for _, p := range t.paths {
@@ -95,8 +103,11 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 			continue
 		}
 		score := float64(free) / float64(p.win.size)
-		if p.rtt.sampled && p.rtt.srtt > 0 {
+		switch {
+		case p.rtt.sampled && p.rtt.srtt > 0:
 			score /= p.rtt.srtt.Seconds()
+		case fastest > 0:
+			score /= fastest.Seconds()
 		}
 		if p == avoid {
 			score /= 1e9

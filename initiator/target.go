@@ -545,7 +545,11 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 	if p == nil {
 		p = &path{port: port, mac: mac, win: newWindow(cfg.BufferCount)}
 		t.paths = append(t.paths, p)
-		t.ini.opts.Logf("%s: path %s -> %s (buffer count %d, %d sectors per frame)", t.addr, port.Name(), mac, cfg.BufferCount, limit)
+		// Only targets in use are worth a line: every target on the
+		// segment answers everyone's broadcasts.
+		if t.ident != nil {
+			t.ini.opts.Logf("%s: new path %s -> %s (buffer count %d, %d sectors per frame)", t.addr, port.Name(), mac, cfg.BufferCount, limit)
+		}
 	}
 	p.win.setLimit(cfg.BufferCount)
 	p.bufferCount = max(cfg.BufferCount, 1)

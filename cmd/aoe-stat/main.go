@@ -51,8 +51,12 @@ func print(w io.Writer, all []session.State, verbose bool) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tSIZE\tINTERFACES\tPAYLOAD\tSTATE\tDEVICE")
 	for _, s := range all {
+		ifaces := strings.Join(s.Interfaces(), ",")
+		if ifaces == "" {
+			ifaces = "-" // an empty column would shift the rest for awk
+		}
 		fmt.Fprintf(tw, "%s\t%.3fGB\t%s\t%d\t%s\t%s\n", s.Target, float64(s.SizeBytes)/1e9,
-			strings.Join(s.Interfaces(), ","), s.PayloadBytes, s.Status, s.Device)
+			ifaces, s.PayloadBytes, s.Status, s.Device)
 	}
 	tw.Flush()
 	for _, s := range all {

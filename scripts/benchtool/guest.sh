@@ -67,6 +67,34 @@ diagnostics() {
 		grep -E '^(State|Threads|VmRSS)' "/proc/$OPID/status"
 		echo "wchan: $(cat "/proc/$OPID/wchan" 2>/dev/null)"
 	fi
+	echo "----- processes in the benchmark (state, wchan, kernel stack)"
+	for d in /proc/[0-9]*; do
+		c=$(cat "$d/comm" 2>/dev/null) || continue
+		case "$c" in
+		dd | benchtool | aoe-attach | aoe-detach | sync) ;;
+		*) continue ;;
+		esac
+		echo "pid ${d#/proc/} $c: $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)"
+		grep -E '^(State|Threads)' "$d/status" 2>/dev/null
+		echo "wchan: $(cat "$d/wchan" 2>/dev/null)"
+		cat "$d/stack" 2>/dev/null
+		for t in "$d"/task/*; do
+			[ "$t" = "$d/task/${d#/proc/}" ] && continue
+			st=$(sed -n 's/^State:\t*//p' "$t/status" 2>/dev/null)
+			case "$st" in D*) echo "thread ${t##*/} $st"; cat "$t/stack" 2>/dev/null ;; esac
+		done
+	done
+	echo "----- block devices: in flight (reads writes), stat"
+	for b in /sys/block/etherd* /sys/block/nbd*; do
+		[ -r "$b/inflight" ] || continue
+		[ "$(cat "$b/size")" = 0 ] && continue
+		echo "${b##*/}: inflight $(cat "$b/inflight"); stat $(cat "$b/stat")"
+	done
+	echo "----- $IF: $(cat /sys/class/net/$IF/statistics/tx_packets) frames out, $(cat /sys/class/net/$IF/statistics/rx_packets) in, $(cat /sys/class/net/$IF/statistics/rx_dropped) dropped in, $(cat /sys/class/net/$IF/statistics/tx_dropped) dropped out"
+	sleep 2
+	echo "----- $IF 2 s later: $(cat /sys/class/net/$IF/statistics/tx_packets) frames out, $(cat /sys/class/net/$IF/statistics/rx_packets) in"
+	echo "----- /proc/net/packet"
+	cat /proc/net/packet
 	echo "----- ps"
 	ps
 	echo "----- dmesg (last 60 lines)"

@@ -4,7 +4,7 @@
 //
 //	benchtool randread --dev PATH [--qd N] [--seconds S] [--bs B] [measure flags]
 //	benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
-//	benchtool table [--strict] < console.log
+//	benchtool table < console.log
 //
 // randread issues random, aligned O_DIRECT reads from N goroutines for S
 // seconds. run runs a command (dd, typically) and measures it. Both print
@@ -57,7 +57,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   benchtool randread --dev PATH [--qd N] [--seconds S] [--bs BYTES] [--span BYTES] [measure flags]
   benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
-  benchtool table [--strict] < console.log
+  benchtool table < console.log
 measure flags: --pid PID  --iface IF  --state FILE  --timeout DURATION
 `)
 }
