@@ -71,7 +71,7 @@ diagnostics() {
 	for d in /proc/[0-9]*; do
 		c=$(cat "$d/comm" 2>/dev/null) || continue
 		case "$c" in
-		dd | benchtool | aoe-attach | aoe-detach | sync) ;;
+		dd | benchtool | aoe-attach | aoe-detach | sync | aoe_*) ;;
 		*) continue ;;
 		esac
 		echo "pid ${d#/proc/} $c: $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)"
@@ -248,7 +248,18 @@ run_one() {
 	case "$wl" in
 	seq-*) dd_moved "$W/err" "$MIB" || fail "workload=$wl who=$who rep=$rep dev=$dev: dd did not move $MIB MiB: $(tr '\n' ' ' <"$W/err")" ;;
 	esac
+	[ "$who" = ours ] || extra="$extra $(kernel_frames)"
 	echo "BENCH workload=$wl mtu=$MTU who=$who rep=$rep first=$first $extra $out"
+}
+
+# kernel_frames: the aoe driver's frame accounting after a run (debugfs):
+# frames allocated for the target, outstanding, and the times it found no
+# frame to send with ("kicked").
+kernel_frames() {
+	f=/sys/kernel/debug/aoe/$T
+	[ -r "$f" ] || return 0
+	awk '$1 == "falloc:" { a = $2 } $1 == "kicked:" { k = $2 } /^[0-9a-f]+:[0-9]+:[0-9]+:[0-9]+$/ { split($1, x, ":"); o = x[2] }
+		END { printf "aoe_falloc=%s aoe_nout=%s aoe_kicked=%s", a, o, k }' "$f"
 }
 
 # dd_moved FILE MIB: dd's messages in FILE say MIB whole 1 MiB records
