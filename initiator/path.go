@@ -20,7 +20,7 @@ type path struct {
 	lastCut     time.Time // when the window was last cut for a loss
 	beforeCut   window    // the window as it was before that cut
 	counters    PathCounters
-	one         [1][]byte // Send's argument, kept to avoid an allocation per frame
+	outbox      [][]byte // frames to send at the end of a pump
 
 	// A path that lost ejectAfter frames in a row is down: it carries no
 	// data, only a config query every probeInterval, until it answers.

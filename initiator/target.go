@@ -40,6 +40,8 @@ type Target struct {
 	// frames that overlap one and wait for it to expire.
 	ghosts []ghost
 	held   []*frame
+	// sending lists the paths with frames in their outbox.
+	sending []*path
 	// retired remembers the sends that timed out, by tag, until
 	// retiredFor has passed.
 	retired   map[uint32]retiredSend
@@ -318,8 +320,10 @@ func (t *Target) finishLocked(f *frame) {
 	}
 }
 
-// pumpLocked sends queued frames while some path's window has room.
+// pumpLocked sends queued frames while some path's window has room, all
+// that go on one path in one Send.
 func (t *Target) pumpLocked(now time.Time) {
+	defer t.flushLocked()
 	for {
 		f := t.queue.front()
 		if f == nil {
@@ -363,22 +367,36 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 	if f.retries > 0 {
 		p.counters.Retransmitted++
 	}
-	p.one[0] = f.buf[:f.n]
-	if err := p.port.Send(p.one[:]); err != nil {
-		// The frame stays in flight: its timer sends it again, on
-		// another path if there is one.
-		p.counters.SendErrors++
+	p.outbox = append(p.outbox, f.buf[:f.n])
+	if len(p.outbox) == 1 {
+		t.sending = append(t.sending, p)
 	}
-	p.one[0] = nil
 }
 
-// handleATA matches an ATA reply to its frame and finishes it.
-func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// flushLocked sends what transmitLocked put in the paths' outboxes. The
+// frames' buffers cannot be reused meanwhile: they are in flight, and
+// only this lock's holder finishes frames.
+func (t *Target) flushLocked() {
+	for _, p := range t.sending {
+		if err := p.port.Send(p.outbox); err != nil {
+			// The frames stay in flight: their timers send them
+			// again, on another path if there is one.
+			p.counters.SendErrors++
+		}
+		clear(p.outbox)
+		p.outbox = p.outbox[:0]
+	}
+	clear(t.sending)
+	t.sending = t.sending[:0]
+}
+
+// handleReplyLocked matches a reply (ATA or control) to its frame and finishes it.
+// The caller pumps the target afterwards, once for a whole batch of
+// replies, so that what they make room for leaves in one Send.
+func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now time.Time) {
 	f := t.inflight[h.Tag]
 	if f == nil || f.cmd != h.Command {
-		t.lateReplyLocked(port, h)
+		t.lateReplyLocked(port, h, now)
 		return
 	}
 	p := f.path
@@ -409,7 +427,6 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 			copy(f.dst, a.Data[:need])
 		}
 	}
-	now := time.Now()
 	t.untrackLocked(f)
 	p.counters.Replies++
 	p.timeoutsInRow = 0
@@ -430,7 +447,6 @@ func (t *Target) handleATA(port Port, h *wire.Header, body []byte) {
 		t.ghosts = append(t.ghosts, ghost{lba: f.lba, count: f.count, until: f.sent.Add(t.copyLifetimeLocked(p))})
 	}
 	t.finishLocked(f)
-	t.pumpLocked(now)
 }
 
 // copyLifetimeLocked bounds how long a copy of a frame can still be on its
@@ -643,7 +659,7 @@ const retiredFor = 10 * time.Second
 // answers a send that timed out, that timeout was spurious: the path is
 // alive, its RTT estimate learns the long round trip (so the RTO stops
 // firing early), and the window cut the timeout caused is undone.
-func (t *Target) lateReplyLocked(port Port, h *wire.Header) {
+func (t *Target) lateReplyLocked(port Port, h *wire.Header, now time.Time) {
 	r, ok := t.retired[h.Tag]
 	if !ok || r.path.port != port || r.path.mac != h.Src {
 		t.counters.Unmatched++
@@ -652,7 +668,6 @@ func (t *Target) lateReplyLocked(port Port, h *wire.Header) {
 	delete(t.retired, h.Tag)
 	t.counters.Late++
 	p := r.path
-	now := time.Now()
 	if r.sample {
 		p.rtt.sample(now.Sub(r.sent), now)
 	}

@@ -38,6 +38,8 @@ type Port struct {
 
 	kernelStatsMu sync.Mutex // guards kernelDropped: reading the kernel's counter resets it
 	kernelDropped uint64
+
+	rx, tx mmsg // batched receive and send
 }
 
 // Open opens the Ethernet interface called name for AoE. It needs
@@ -158,32 +160,37 @@ func (p *Port) Send(frames [][]byte) error {
 	if p.closed.Load() {
 		return &OpError{Op: "send", Iface: p.name, Err: net.ErrClosed}
 	}
+	p.tx.mu.Lock()
+	defer p.tx.mu.Unlock()
 	var failed error
-	err := p.raw.Write(func(fd uintptr) bool {
-		for i, f := range frames {
+	for done := 0; done < len(frames) && failed == nil; {
+		n := min(len(frames)-done, maxBatch)
+		p.tx.prepare(frames[done:], n, false)
+		err := p.raw.Write(func(fd uintptr) bool {
 			// The socket is bound to the interface and the EtherType,
 			// and a raw frame carries its own header: no address needed.
-			_, err := unix.Write(int(fd), f)
+			sent, err := p.tx.sendmmsg(int(fd), n)
 			switch err {
 			case nil:
-				p.sent.Add(1)
-			case unix.EAGAIN, unix.ENOBUFS:
+				p.sent.Add(uint64(sent))
+				done += sent
+			case unix.EAGAIN, unix.ENOBUFS, unix.EINTR:
+				// The queue is full: drop the frame, as a NIC would;
+				// its retransmit timer will send it again.
 				p.sendDropped.Add(1)
-			case unix.EINTR:
-				// Not sent; treat as a drop rather than retry in here.
-				p.sendDropped.Add(1)
+				done++
 			default:
-				failed = fmt.Errorf("frame %d of %d (%d bytes): %w", i+1, len(frames), len(f), err)
-				return true
+				f := frames[done]
+				failed = fmt.Errorf("frame %d of %d (%d bytes): %w", done+1, len(frames), len(f), err)
 			}
+			return true // never wait for the socket to become writable
+		})
+		if err != nil {
+			if p.closed.Load() {
+				err = net.ErrClosed
+			}
+			return &OpError{Op: "send", Iface: p.name, Err: err}
 		}
-		return true // never wait for the socket to become writable
-	})
-	if err != nil {
-		if p.closed.Load() {
-			err = net.ErrClosed
-		}
-		return &OpError{Op: "send", Iface: p.name, Err: err}
 	}
 	if failed != nil {
 		return &OpError{Op: "send", Iface: p.name, Err: failed, Hint: hint(failed, p.name)}
@@ -200,20 +207,20 @@ func (p *Port) Send(frames [][]byte) error {
 // interface going down is not an error: Receive waits until it is up again,
 // as a driver would, and counts it in Stats.LinkDowns.
 func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
-	if len(bufs) == 0 || len(sizes) == 0 {
+	want := min(len(bufs), len(sizes), maxBatch)
+	if want == 0 {
 		return 0, &OpError{Op: "receive", Iface: p.name, Err: errors.New("no buffer given")}
 	}
-	buf := bufs[0]
+	p.rx.mu.Lock()
+	defer p.rx.mu.Unlock()
 	for {
+		p.rx.prepare(bufs, want, true)
 		var (
-			n    int
-			from unix.Sockaddr
+			got  int
 			rerr error
 		)
 		err := p.raw.Read(func(fd uintptr) bool {
-			// MSG_TRUNC: n is the frame's real length, so a frame
-			// larger than buf is seen, not silently cut.
-			n, from, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC)
+			got, rerr = p.rx.recvmmsg(int(fd), want)
 			return rerr != unix.EAGAIN
 		})
 		switch {
@@ -240,10 +247,23 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 		case rerr != nil:
 			return 0, &OpError{Op: "receive", Iface: p.name, Err: rerr, Hint: hint(rerr, p.name)}
 		}
-		if p.accept(buf, n, from) {
-			sizes[0] = n
-			p.received.Add(1)
-			return 1, nil
+		// Keep the frames that are ours, moved down over those that
+		// are not (rare: copying then costs little).
+		kept := 0
+		for i := 0; i < got; i++ {
+			n := int(p.rx.hdrs[i].Len)
+			if !p.accept(bufs[i], n, p.rx.addrs[i].Pkttype) {
+				continue
+			}
+			if kept != i {
+				copy(bufs[kept], bufs[i][:n])
+			}
+			sizes[kept] = n
+			kept++
+		}
+		if kept > 0 {
+			p.received.Add(uint64(kept))
+			return kept, nil
 		}
 	}
 }
@@ -289,19 +309,17 @@ func (p *Port) whileDown() error {
 
 // accept reports whether a frame of length n, read into buf from the
 // sender from, is for the engine, and counts the reason when it is not.
-func (p *Port) accept(buf []byte, n int, from unix.Sockaddr) bool {
-	if sll, ok := from.(*unix.SockaddrLinklayer); ok {
-		switch sll.Pkttype {
-		case unix.PACKET_OUTGOING:
-			// Not delivered to a socket bound to one EtherType (the
-			// kernel loops outgoing frames only to ETH_P_ALL taps);
-			// kept in case the binding ever changes.
-			p.droppedOwn.Add(1)
-			return false
-		case unix.PACKET_OTHERHOST:
-			p.droppedNotOurs.Add(1)
-			return false
-		}
+func (p *Port) accept(buf []byte, n int, pkttype uint8) bool {
+	switch pkttype {
+	case unix.PACKET_OUTGOING:
+		// Not delivered to a socket bound to one EtherType (the kernel
+		// loops outgoing frames only to ETH_P_ALL taps); kept in case the
+		// binding ever changes.
+		p.droppedOwn.Add(1)
+		return false
+	case unix.PACKET_OTHERHOST:
+		p.droppedNotOurs.Add(1)
+		return false
 	}
 	if n > len(buf) {
 		p.droppedTruncated.Add(1)

@@ -588,3 +588,56 @@ func TestReceiveReportsInterfaceGone(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchesKeepOrderAndDropStrangers sends one batch in which some frames
+// carry the receiver's own source MAC: one Receive call returns the others,
+// in order, with the foreign ones squeezed out.
+func TestBatchesKeepOrderAndDropStrangers(t *testing.T) {
+	bed := testbed.New(t, 1500)
+	host := open(t, bed.HostIface())
+	peer := openInBed(t, bed)
+	var frames [][]byte
+	var want []uint32
+	for i := 0; i < 40; i++ {
+		src := peer.MAC()
+		if i%5 == 2 {
+			src = host.MAC() // looks like the host's own frame coming back
+		} else {
+			want = append(want, uint32(testTag+i))
+		}
+		frames = append(frames, frame(host.MAC(), src, uint32(testTag+i), 200+i))
+	}
+	// Send needs the peer's MAC as source only in the header; the socket
+	// sends whatever the frame says.
+	if err := peer.Send(frames); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // all queued: one Receive takes them
+	bufs := make([][]byte, 64)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2048)
+	}
+	sizes := make([]int, 64)
+	var got []uint32
+	for len(got) < len(want) {
+		n, err := host.Receive(bufs, sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			f := bufs[i][:sizes[i]]
+			if tag := tagOf(f); tag&0xFFFF0000 == testTag {
+				if sizes[i] != 200+int(tag-testTag) {
+					t.Fatalf("frame with tag %#x is %d bytes, want %d", tag, sizes[i], 200+int(tag-testTag))
+				}
+				got = append(got, tag)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("received tags %x, want %x", got, want)
+	}
+	if s := host.Stats(); s.DroppedOwn != 8 {
+		t.Errorf("%d frames dropped as our own, want 8", s.DroppedOwn)
+	}
+}

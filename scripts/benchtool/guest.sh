@@ -3,7 +3,8 @@
 # guest of scripts/guest/boot; /bin/sh is dash). Attaches ONE vblade export
 # with both initiators at once: the kernel's aoe driver (/dev/etherd/eX.Y)
 # and aoe-attach (/dev/nbdN), then measures them one at a time, in pairs,
-# alternating which goes first.
+# alternating which goes first. The kernel driver's runs are watched for a
+# stall of the driver and kicked out of it (benchtool --kick, kick.go).
 #
 # Needs in /usr/local/bin: aoe-attach aoe-detach aoe-stat benchtool.
 # Settings (environment, from boot --env):
@@ -197,6 +198,11 @@ drop_caches() {
 	echo 3 >/proc/sys/vm/drop_caches
 }
 
+# The kernel driver's runs are watched for its stall (see kick.go: it can
+# wait for good with no frame out until some new request comes in) and
+# kicked out of it with a 4 KiB read; the BENCH lines count the kicks.
+KICK="--kick $KDEV --kick-debugfs /sys/kernel/debug/aoe/$T"
+
 # measure WHO ARGS...: benchtool ARGS with the measure flags for WHO.
 # aoe-attach's CPU time is counted in every run (in the kernel's runs it is
 # the cost of its listening, if it stays attached), its frame counters in
@@ -209,9 +215,21 @@ measure() {
 	if [ "$who" = ours ]; then
 		benchtool "$sub" --iface "$IF" --pid "$OPID" --state "$STATE" --timeout "${RUN_TIMEOUT}s" "$@"
 	elif [ -n "$OPID" ]; then
-		benchtool "$sub" --iface "$IF" --pid "$OPID" --timeout "${RUN_TIMEOUT}s" "$@"
+		benchtool "$sub" --iface "$IF" --pid "$OPID" --timeout "${RUN_TIMEOUT}s" $KICK "$@"
 	else
-		benchtool "$sub" --iface "$IF" --timeout "${RUN_TIMEOUT}s" "$@"
+		benchtool "$sub" --iface "$IF" --timeout "${RUN_TIMEOUT}s" $KICK "$@"
+	fi
+}
+
+# xdd WHO DD-ARGS...: dd through benchtool (a timeout, and the kicker for
+# the kernel driver), quietly; for the data checks.
+xdd() {
+	who=$1
+	shift
+	if [ "$who" = ours ]; then
+		benchtool run --timeout "${RUN_TIMEOUT}s" -- dd "$@" >/dev/null
+	else
+		benchtool run --timeout "${RUN_TIMEOUT}s" --iface "$IF" $KICK -- dd "$@" >/dev/null
 	fi
 }
 
@@ -279,8 +297,9 @@ verify_cross() {
 		set -- $spec
 		src=$(dev_of "$1") dst=$(dev_of "$2")
 		drop_caches
-		dd if="$W/$3" of="$src" bs=1M seek="$4" oflag=direct status=none 2>"$W/err" || fail "cross-check write via $1: $(cat "$W/err")"
-		got=$(dd if="$dst" bs=1M skip="$4" count=$n iflag=direct status=none 2>"$W/err" | sha256sum | cut -d' ' -f1)
+		xdd "$1" if="$W/$3" of="$src" bs=1M seek="$4" oflag=direct status=none 2>"$W/err" || fail "cross-check write via $1: $(cat "$W/err")"
+		xdd "$2" if="$dst" of="$W/back" bs=1M skip="$4" count=$n iflag=direct status=none 2>"$W/err" || fail "cross-check read via $2: $(cat "$W/err")"
+		got=$(sha256sum "$W/back" | cut -d' ' -f1)
 		want=$(sha256sum "$W/$3" | cut -d' ' -f1)
 		res=ok
 		[ "$got" = "$want" ] || res="mismatch"

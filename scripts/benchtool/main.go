@@ -13,7 +13,8 @@
 // the report. Measure flags: --pid PID (the serving process, whose
 // utime+stime is counted), --iface IF (whose packet counters are counted),
 // --state FILE (aoe-attach's state file, for its sent/retransmitted/lost
-// counters), --timeout D (give up on a hung run).
+// counters), --timeout D (give up on a hung run), --kick DEV and
+// --kick-debugfs FILE (get the Linux aoe driver out of a stall, kick.go).
 //
 // Built static (CGO_ENABLED=0) for the test guest; Linux only.
 package main
@@ -59,6 +60,7 @@ func usage() {
   benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
   benchtool table < console.log
 measure flags: --pid PID  --iface IF  --state FILE  --timeout DURATION
+               --kick DEV  --kick-debugfs FILE
 `)
 }
 

@@ -19,10 +19,13 @@ const gib = 1 << 30
 
 // measureFlags are shared by the subcommands that measure something.
 type measureFlags struct {
-	pid     int
-	iface   string
-	state   string
-	timeout time.Duration
+	pid        int
+	iface      string
+	state      string
+	timeout    time.Duration
+	kick       string // block device to kick when the aoe driver stalls (see kick.go)
+	kickDebugf string
+	kicker     *kicker
 }
 
 func (m *measureFlags) register(fs *flag.FlagSet) {
@@ -30,6 +33,28 @@ func (m *measureFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.iface, "iface", "", "network interface whose frames to count")
 	fs.StringVar(&m.state, "state", "", "aoe-attach state file (/run/goaoe/eX.Y.json) for its frame counters")
 	fs.DurationVar(&m.timeout, "timeout", 10*time.Minute, "give up on a run that takes longer than this")
+	fs.StringVar(&m.kick, "kick", "", "block device of the Linux aoe driver to kick out of a stall (see kick.go)")
+	fs.StringVar(&m.kickDebugf, "kick-debugfs", "", "the aoe driver's debugfs file for the target, to tell a stall from a wait")
+}
+
+// startKick starts the kicker if --kick was given.
+func (m *measureFlags) startKick() error {
+	if m.kick == "" {
+		return nil
+	}
+	k, err := startKicker(m.kick, m.kickDebugf, m.iface)
+	m.kicker = k
+	return err
+}
+
+// stopKick stops the kicker and returns how often it kicked (-1: none ran).
+func (m *measureFlags) stopKick() int64 {
+	if m.kicker == nil {
+		return -1
+	}
+	n := m.kicker.close()
+	m.kicker = nil
+	return n
 }
 
 // snapshot is what the counters said at one moment.
@@ -229,6 +254,7 @@ type Result struct {
 	IOs   int64 // randread only
 	// Latencies in microseconds (randread only).
 	LatP50, LatP99, LatMax float64
+	Kicks                  int64 // -1: no kicker
 	before, after          snapshot
 }
 
@@ -285,5 +311,30 @@ func (r Result) Line() string {
 		kv("aoe_replies", "%d", z.Replies-a.Replies)
 		kv("aoe_lost", "%d", z.Lost-a.Lost)
 	}
+	if r.Kicks >= 0 {
+		kv("kicks", "%d", r.Kicks)
+	}
 	return strings.TrimPrefix(b.String(), " ")
+}
+
+// aoeOutstanding sums the frames outstanding over the targets in the aoe
+// driver's debugfs file: lines "MAC:NOUT:MAXOUT:NFRAMES".
+func aoeOutstanding(path string) (int, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	sum, found := 0, false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) != 4 || len(f[0]) != 12 {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		sum, found = sum+n, true
+	}
+	return sum, found
 }

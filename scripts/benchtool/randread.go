@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -69,6 +71,10 @@ func randreadCmd(args []string) error {
 	workers := make([]worker, *qd)
 	var wg sync.WaitGroup
 	r := Result{}
+	if err := m.startKick(); err != nil {
+		return err
+	}
+	defer m.stopKick()
 	r.before = m.snap()
 	stop := r.before.at.Add(time.Duration(*secs * float64(time.Second)))
 	for i := range workers {
@@ -106,6 +112,7 @@ func randreadCmd(args []string) error {
 	}
 	wg.Wait()
 	end := time.Now()
+	r.Kicks = m.stopKick()
 	var lats []time.Duration
 	for i := range workers {
 		if workers[i].err != nil {

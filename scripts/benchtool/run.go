@@ -27,6 +27,10 @@ func runCmd(args []string) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stderr, os.Stderr
 
 	r := Result{Bytes: *bytes}
+	if err := m.startKick(); err != nil {
+		return err
+	}
+	defer m.stopKick()
 	r.before = m.snap()
 	if err := cmd.Start(); err != nil {
 		return err
@@ -49,6 +53,7 @@ func runCmd(args []string) error {
 		return fmt.Errorf("run: %s: %w", fs.Arg(0), err)
 	}
 	r.Secs = end.Sub(r.before.at).Seconds()
+	r.Kicks = m.stopKick()
 	r.after = m.finish(end)
 	fmt.Println(r.Line())
 	return nil

@@ -347,7 +347,7 @@ func (rep *report) write(w io.Writer) {
 
 	fmt.Fprintln(w, "== raw pairs (ratio = ours/kernel; CPU = guest busy seconds per GiB moved; frames = eth0 tx+rx per MiB)")
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tmtu\trep\tfirst\tkernel\tours\tratio\tCPU kernel\tCPU ours\tframes kernel\tframes ours\tours retx/lost")
+	fmt.Fprintln(tw, "workload\tmtu\trep\tfirst\tkernel\tours\tratio\tCPU kernel\tCPU ours\tframes kernel\tframes ours\tours retx/lost\tkernel kicks")
 	for _, g := range groups {
 		m := g.metric()
 		for _, p := range g.pairs {
@@ -371,8 +371,12 @@ func (rep *report) write(w io.Writer) {
 			if x, ok := p.ours.kv["aoe_retx"]; ok {
 				retx = x + "/" + p.ours.kv["aoe_lost"]
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%s\n", g.label(), g.mtu, p.kernel.rep, p.kernel.first,
-				fmtVal(kv, m.unit), fmtVal(ov, m.unit), fmtRatio(ratio), kc, oc, fstr(kf, okk), fstr(of, oko), retx)
+			kicks := "-"
+			if x, ok := p.kernel.kv["kicks"]; ok {
+				kicks = x
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, p.kernel.rep, p.kernel.first,
+				fmtVal(kv, m.unit), fmtVal(ov, m.unit), fmtRatio(ratio), kc, oc, fstr(kf, okk), fstr(of, oko), retx, kicks)
 		}
 	}
 	tw.Flush()
@@ -491,6 +495,20 @@ func (rep *report) write(w io.Writer) {
 		tw.Flush()
 	}
 
+	var kicks, kicked float64
+	for _, g := range groups {
+		for _, p := range g.pairs {
+			if v, ok := p.kernel.num("kicks"); ok {
+				kicks += v
+				if v > 0 {
+					kicked++
+				}
+			}
+		}
+	}
+	if kicks > 0 {
+		rep.notes = append(rep.notes, fmt.Sprintf("the kernel aoe driver stalled (no frame out, a request waiting) and was kicked with a 4 KiB read %.0f times, in %.0f of its runs: see scripts/benchtool/kick.go", kicks, kicked))
+	}
 	if len(rep.notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range rep.notes {

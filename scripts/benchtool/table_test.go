@@ -116,3 +116,17 @@ func TestProcTicks(t *testing.T) {
 		t.Error("no context switches counted for this process")
 	}
 }
+
+func TestAoeOutstanding(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/e1.2"
+	os.WriteFile(p, []byte("rttavg: 1873 rttdev: 1305\nnskbpool: 9\nkicked: 1\nmaxbcnt: 1024\nref: 0\nfalloc: 512\nffree: 00000000dadfc428\n"+
+		"e6517e85b54e:0:16:16\n\tssthresh:8\n\ttaint:0\n\tr:604576\n\tw:392705\n\teth0\n"+
+		"e6517e85b54f:3:16:16\n"), 0o644)
+	if n, ok := aoeOutstanding(p); !ok || n != 3 {
+		t.Errorf("aoeOutstanding = %d, %v; want 3, true", n, ok)
+	}
+	if _, ok := aoeOutstanding(dir + "/missing"); ok {
+		t.Error("a missing file reads as ok")
+	}
+}
