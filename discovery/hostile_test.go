@@ -119,7 +119,9 @@ func TestHostileRepliesAreNeverApplied(t *testing.T) {
 	if stray.NoTarget != misaddressed.Load() {
 		t.Errorf("misaddressed replies: %d counted, %d sent", stray.NoTarget, misaddressed.Load())
 	}
-	if stray.Requests < notResponse.Load() {
-		t.Errorf("replies without the response flag: %d counted, %d sent", stray.Requests, notResponse.Load())
+	// Frames without the response flag never reach the process: the
+	// port's socket filter drops them in the kernel.
+	if stray.Requests != 0 {
+		t.Errorf("%d frames without the response flag got past the socket filter", stray.Requests)
 	}
 }

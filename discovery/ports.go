@@ -27,7 +27,7 @@ func Open(names []string, opts initiator.Options) (*initiator.Initiator, []strin
 	var used []string
 	var errs []error
 	for _, name := range names {
-		p, err := rawport.Open(name)
+		p, err := OpenPort(name)
 		if err == nil {
 			err = ini.AddPort(p)
 		}
@@ -46,4 +46,19 @@ func Open(names []string, opts initiator.Options) (*initiator.Initiator, []strin
 		return nil, nil, fmt.Errorf("could not open any interface: %w", errors.Join(errs...))
 	}
 	return ini, used, nil
+}
+
+// OpenPort opens a raw port for the engine, with a socket filter that
+// keeps other initiators' traffic (the kernel aoe driver's too) out of
+// this process.
+func OpenPort(name string) (initiator.Port, error) {
+	p, err := rawport.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.FilterReplies(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
 }

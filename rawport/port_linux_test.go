@@ -641,3 +641,44 @@ func TestBatchesKeepOrderAndDropStrangers(t *testing.T) {
 		t.Errorf("%d frames dropped as our own, want 8", s.DroppedOwn)
 	}
 }
+
+// TestFilterRepliesKeepsOnlyOurs: with the filter, of a request, a reply
+// to someone else's tag (bit 31 clear, as the kernel aoe driver's), a
+// reply to ours and a config answer with tag 0, only the last two arrive.
+func TestFilterRepliesKeepsOnlyOurs(t *testing.T) {
+	bed := testbed.New(t, 1500)
+	host := open(t, bed.HostIface())
+	if err := host.FilterReplies(); err != nil {
+		t.Fatal(err)
+	}
+	peer := openInBed(t, bed)
+	mk := func(flags, cmd byte, tag uint32) []byte {
+		f := frame(host.MAC(), peer.MAC(), tag, 64)
+		f[14], f[19] = 0x10|flags, cmd
+		return f
+	}
+	frames := [][]byte{
+		mk(0, 0, 0x80000001),    // a request: dropped
+		mk(0x08, 0, 0x00000002), // the kernel driver's reply: dropped
+		mk(0x08, 0, 0x80000003), // our reply: kept
+		mk(0x08, 1, 0x00000000), // an announcement: kept
+	}
+	if err := peer.Send(frames); err != nil {
+		t.Fatal(err)
+	}
+	bufs, sizes := [][]byte{make([]byte, 2048), make([]byte, 2048)}, []int{0, 0}
+	var got []uint32
+	deadline := time.Now().Add(2 * time.Second)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		n, err := host.Receive(bufs, sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			got = append(got, tagOf(bufs[i][:sizes[i]]))
+		}
+	}
+	if !slices.Equal(got, []uint32{0x80000003, 0}) {
+		t.Fatalf("received tags %x, want only 80000003 and the announcement's 0", got)
+	}
+}

@@ -37,3 +37,6 @@ func (p *Port) Stats() Stats { return Stats{} }
 func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 	return 0, &OpError{Op: "receive", Iface: p.name, Err: errUnsupported}
 }
+
+// FilterReplies needs Linux.
+func (p *Port) FilterReplies() error { return errUnsupported }

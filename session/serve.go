@@ -12,7 +12,6 @@ import (
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/multipath"
 	"github.com/goaoe/goaoe/nbd"
-	"github.com/goaoe/goaoe/rawport"
 )
 
 // Config is what aoe-attach was asked for.
@@ -74,7 +73,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	watcher := multipath.NewWatcher(ini, multipath.Config{
 		Interfaces: cfg.Interfaces,
 		Target:     cfg.Target,
-		Open:       func(name string) (initiator.Port, error) { return rawport.Open(name) },
+		Open:       discovery.OpenPort,
 		Logf:       cfg.Logf,
 	})
 	go func() {
