@@ -3,12 +3,13 @@
 # killed for good (host hook "kill 0") during a write: the write fails with
 # an I/O error about 10 s later, aoe-stat says down, aoe-detach still works.
 # Results: dd_running_at_kill, write_rc, write_err, fail_secs (kill request
-# to dd's exit), state, detach_rc, detach_secs, free.
+# to dd's exit), state (within state_secs of dd's exit), detach_rc, detach_secs, free.
 . /e2e/lib.sh
 set -u
 T=${GOAOE_TARGETS%% *}
 
 attach DEV --timeout 10s "$T"
+result device "$DEV"
 show dd if=/dev/zero of="$DEV" bs=1M count=1024 oflag=direct
 dd if=/dev/zero of="$DEV" bs=1M count=1024 oflag=direct 2>"$W/dd.err" &
 ddpid=$!
@@ -27,8 +28,11 @@ rc=$?
 cat "$W/dd.err"
 result write_rc "$rc"
 result write_err "$(last_line "$W/dd.err")"
-show aoe-stat
-aoe-stat
+# The state file is refreshed every second: give aoe-stat up to 5 s.
+t0=$(now_ms)
+while [ "$(stat_field "$T" STATE)" != down ] && [ $(($(now_ms) - t0)) -lt 5000 ]; do sleep 0.2; done
+result state_secs "$(secs_since "$t0")"
+show aoe-stat -v
 aoe-stat -v
 result state "$(stat_field "$T" STATE)"
 t0=$(now_ms)

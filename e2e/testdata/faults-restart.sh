@@ -13,6 +13,7 @@ show dd if=/dev/urandom of="$W/pattern" bs=1M count="$MIB"
 random_file "$W/pattern" "$MIB"
 want=$(file_sha "$W/pattern")
 attach DEV "$T"
+result device "$DEV"
 show dd if="$W/pattern" of="$DEV" bs=1M oflag=direct
 t0=$(now_ms)
 dd if="$W/pattern" of="$DEV" bs=1M oflag=direct 2>"$W/dd.err" &
