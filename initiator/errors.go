@@ -35,8 +35,6 @@ func ParseAddr(s string) (Addr, error) {
 var (
 	// ErrDead: the target answered nothing for the deadline.
 	ErrDead = errors.New("target is dead: no answer within the deadline")
-	// ErrNoPath: no local interface has seen the target.
-	ErrNoPath = errors.New("no path to the target: no interface has seen it answer")
 	// ErrRange: the request reaches past the end of the target.
 	ErrRange = errors.New("beyond the end of the target")
 	// ErrUnaligned: offsets and lengths must be whole 512-byte sectors.

@@ -291,9 +291,12 @@ func (t *Target) run(req *request, frames []*frame) error {
 		f := frames[0]
 		return &IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: len(frames) * f.count, Err: err}
 	}
+	// One clock read per request: on a virtual machine it can cost more
+	// than sending a frame.
+	now := time.Now()
 	if t.busy == 0 {
 		// The deadline counts from when there was something to answer.
-		t.progress = time.Now()
+		t.progress = now
 	}
 	t.busy++
 	t.ini.startRequest()
@@ -301,7 +304,7 @@ func (t *Target) run(req *request, frames []*frame) error {
 	for _, f := range frames {
 		t.queue.pushBack(f)
 	}
-	t.pumpLocked(time.Now())
+	t.pumpLocked(now)
 	t.mu.Unlock()
 	<-req.done
 	return req.err
