@@ -11,44 +11,75 @@ func TestWindow(t *testing.T) {
 	if w.size != 16 {
 		t.Fatalf("starts at %d, want the buffer count 16", w.size)
 	}
-	w.onLoss()
-	if w.size != 8 || w.ssthresh != 8 {
-		t.Fatalf("after a loss: size %d ssthresh %d, want 8 and 8", w.size, w.ssthresh)
+	// Within the buffer count a loss is the link's: the window stays.
+	for range 10 {
+		w.onLoss()
 	}
-	// Congestion avoidance: one frame more per full window of replies.
-	for i := 0; i < 7; i++ {
-		w.onReply()
+	if w.size != 16 {
+		t.Fatalf("after losses within the buffer count: %d, want 16", w.size)
 	}
-	if w.size != 8 {
-		t.Fatalf("grew to %d before a full window of replies", w.size)
-	}
-	w.onReply()
-	if w.size != 9 {
-		t.Fatalf("after 8 replies: %d, want 9", w.size)
-	}
-	for i := 0; i < 1000; i++ {
+	// Past it, one frame more per full window of replies.
+	for range 15 {
 		w.onReply()
 	}
 	if w.size != 16 {
-		t.Fatalf("grew to %d, want capped at the buffer count 16", w.size)
+		t.Fatalf("grew to %d before a full window of replies", w.size)
 	}
-	for i := 0; i < 10; i++ {
-		w.onLoss()
+	w.onReply()
+	if w.size != 17 {
+		t.Fatalf("after 16 replies: %d, want 17", w.size)
 	}
-	if w.size != 1 {
-		t.Fatalf("after many losses: %d, want 1", w.size)
-	}
-	// Slow start below the threshold: one more per reply.
-	w.ssthresh = 8
-	for i := 0; i < 4; i++ {
+	for range 100000 {
 		w.onReply()
 	}
-	if w.size != 5 {
-		t.Fatalf("slow start: %d after 4 replies from 1, want 5", w.size)
+	if w.size != 16*overcommit {
+		t.Fatalf("grew to %d, want capped at %d", w.size, 16*overcommit)
 	}
-	w.setLimit(3)
-	if w.size != 3 || w.limit != 3 {
-		t.Fatalf("after a lower limit: size %d limit %d", w.size, w.limit)
+	// A loss up there: half the window, and the ceiling comes down to
+	// three quarters of where it happened.
+	w.onLoss()
+	if w.size != 32 || w.ceiling != 48 {
+		t.Fatalf("after a loss at 64: size %d ceiling %d, want 32 and 48", w.size, w.ceiling)
+	}
+	// Losses each time it grows back bring the ceiling down to the
+	// buffer count, and no further.
+	for range 100 {
+		for w.size < w.ceiling {
+			w.onReply()
+		}
+		w.onLoss()
+	}
+	if w.size != 16 || w.ceiling != 16 {
+		t.Fatalf("after many losses: size %d ceiling %d, want the buffer count 16 for both", w.size, w.ceiling)
+	}
+	// The ceiling rises again only after a long loss-free stretch.
+	for range w.regrow - 1 {
+		w.onReply()
+	}
+	if w.ceiling != 16 {
+		t.Fatalf("ceiling rose to %d before %d clean replies", w.ceiling, w.regrow)
+	}
+	w.onReply()
+	if w.ceiling != 17 {
+		t.Fatalf("ceiling %d after the clean stretch, want 17", w.ceiling)
+	}
+	// The same buffer count again keeps what was learned; a new one
+	// starts over.
+	w.setBufferCount(16)
+	if w.ceiling != 17 {
+		t.Fatalf("a repeated config answer reset the ceiling to %d", w.ceiling)
+	}
+	w.setBufferCount(4)
+	if w.size > 4*overcommit || w.ceiling != 4*overcommit || w.promised != 4 {
+		t.Fatalf("after buffer count 4: size %d ceiling %d promised %d", w.size, w.ceiling, w.promised)
+	}
+	// Slow start below the threshold (a path coming back up starts small).
+	w.size = 1
+	for range 3 {
+		w.onReply()
+	}
+	if w.size != 4 {
+		t.Fatalf("slow start: %d after 3 replies from 1, want 4", w.size)
 	}
 	if newWindow(0).size != 1 {
 		t.Fatal("a buffer count of 0 must still allow one frame")

@@ -16,6 +16,11 @@
 //	Port.Receive ─▶ Initiator.dispatch ─▶ Target.complete ─▶ caller wakes
 //	sweeper tick ─▶ Target.sweep ─▶ new tag, other path ─▶ Port.Send
 //
+// The sweeper sleeps until a frame could be overdue (at least Options.Tick),
+// not on every tick. Windows start at the target's buffer count and never
+// fall below it for a loss (window.go says why); past it they probe for the
+// room many targets have beyond what they promise.
+//
 // # Rules the engine keeps
 //
 // A request completes only when every one of its frames was answered; a

@@ -387,31 +387,58 @@ func (ini *Initiator) learn(p Port, h *wire.Header, c *wire.Config) {
 }
 
 // sweeper retransmits overdue frames and declares silent targets dead. It
-// ticks only while some request is in progress.
+// ticks only while some request is in progress; when idle it wakes only to
+// probe paths that are down, so that a repaired link is back in use before
+// the next I/O needs it.
 func (ini *Initiator) sweeper() {
 	defer ini.wg.Done()
 	timer := time.NewTimer(ini.opts.Tick)
 	defer timer.Stop()
+	sleep := ini.opts.Tick
 	for {
 		if ini.busy.Load() == 0 {
+			sleep = ini.opts.Tick
+			var probe <-chan time.Time
+			if ini.anyPathDown() {
+				timer.Reset(probeInterval)
+				probe = timer.C
+			}
 			select {
 			case <-ini.wake:
-				continue
+			case <-probe:
+				now := time.Now()
+				for _, t := range ini.Targets() {
+					t.probe(now)
+				}
 			case <-ini.done:
 				return
 			}
+			continue
 		}
-		timer.Reset(ini.opts.Tick)
+		timer.Reset(sleep)
 		select {
 		case <-timer.C:
 		case <-ini.done:
 			return
 		}
 		now := time.Now()
+		sleep = ini.opts.MaxRTO
 		for _, t := range ini.Targets() {
-			t.sweep(now)
+			sleep = min(sleep, t.sweep(now))
+		}
+		// Sleeping until something can be overdue, rather than ticking,
+		// spares a wakeup per tick: dear on a virtual machine.
+		sleep = max(sleep, ini.opts.Tick)
+	}
+}
+
+func (ini *Initiator) anyPathDown() bool {
+	for _, t := range ini.Targets() {
+		if t.anyPathDown() {
+			return true
 		}
 	}
+	return false
 }
 
 // startRequest and endRequest keep the count that wakes the sweeper.

@@ -10,17 +10,17 @@ import (
 // It has its own window and RTT, because two NICs (or two target ports)
 // need not be alike.
 type path struct {
-	port        Port
-	mac         wire.MAC
-	maxSectors  int
-	bufferCount int // of the target port at mac
-	win         window
-	rtt         rttEstimator
-	inflight    int
-	lastCut     time.Time // when the window was last cut for a loss
-	beforeCut   window    // the window as it was before that cut
-	counters    PathCounters
-	outbox      [][]byte // frames to send at the end of a pump
+	port       Port
+	mac        wire.MAC
+	maxSectors int
+	win        window
+	rtt        rttEstimator
+	loss       lossRate
+	inflight   int
+	lastCut    time.Time // when the window was last cut for a loss
+	beforeCut  window    // the window as it was before that cut
+	counters   PathCounters
+	outbox     [][]byte // frames to send at the end of a pump
 
 	// A path that lost ejectAfter frames in a row is down: it carries no
 	// data, only a config query every probeInterval, until it answers.
@@ -39,6 +39,22 @@ const (
 	// a repaired link carries traffic again within a second or so.
 	probeInterval = 500 * time.Millisecond
 )
+
+// lossRate is a moving share of a path's sends that timed out, over
+// roughly the last lossSpan outcomes.
+type lossRate float64
+
+const (
+	lossSpan = 32
+	// lossWeight: a path losing 10% of its frames scores about half of a
+	// clean one as fast; one losing half, a fifth.
+	lossWeight = 8
+)
+
+func (l *lossRate) add(lost float64) { *l += (lossRate(lost) - *l) / lossSpan }
+
+// forget takes back a timeout that a late reply showed was no loss.
+func (l *lossRate) forget() { *l = max(*l-1.0/lossSpan, 0) }
 
 // PathCounters count a path's frames.
 type PathCounters struct {
@@ -67,7 +83,6 @@ func (p *path) undoCutLocked(sent time.Time) {
 		return
 	}
 	p.win = p.beforeCut
-	p.win.setLimit(p.bufferCount)
 	p.lastCut = time.Time{}
 }
 
@@ -99,7 +114,7 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 	var bestScore float64
 	for _, p := range t.paths {
 		free := p.win.size - p.inflight
-		if p.down || free <= 0 || t.macInflight[p.mac] >= p.bufferCount {
+		if p.down || free <= 0 || t.macInflight[p.mac] >= t.macCeilingLocked(p.mac) {
 			continue
 		}
 		score := float64(free) / float64(p.win.size)
@@ -109,6 +124,9 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 		case fastest > 0:
 			score /= fastest.Seconds()
 		}
+		// A lossy path keeps its window (see window), so it is the
+		// picking that spares it: each loss costs a frame a timeout.
+		score /= 1 + lossWeight*float64(p.loss)
 		if p == avoid {
 			score /= 1e9
 		}
@@ -117,6 +135,19 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 		}
 	}
 	return best
+}
+
+// macCeilingLocked is how many frames a target port may have queued from
+// us: the highest ceiling among our paths to it. One path's losses lower
+// only its own ceiling, and those may have been its link's.
+func (t *Target) macCeilingLocked(mac wire.MAC) int {
+	c := 1
+	for _, p := range t.paths {
+		if p.mac == mac && !p.down {
+			c = max(c, p.win.ceiling)
+		}
+	}
+	return c
 }
 
 // pathDownLocked takes a path out of use and sends its frames elsewhere
@@ -135,8 +166,29 @@ func (t *Target) pathDownLocked(p *path, why string) {
 func (t *Target) pathUpLocked(p *path, why string) {
 	p.down, p.timeoutsInRow = false, 0
 	// Start again from a small window: the link may still be poor.
-	p.win.size = max(p.win.limit/4, 1)
+	p.win.size = max(p.win.promised/4, 1)
 	t.ini.opts.Logf("%s: path %s -> %s up: %s", t.addr, p.port.Name(), p.mac, why)
+}
+
+func (t *Target) anyPathDown() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.anyPathDownLocked()
+}
+
+func (t *Target) anyPathDownLocked() bool {
+	for _, p := range t.paths {
+		if p.down {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Target) probe(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.probeLocked(now)
 }
 
 // probeLocked sends a config query down every path that is down.

@@ -27,7 +27,8 @@ type Target struct {
 	queue    frameQueue        // frames waiting for room in a window
 	inflight map[uint32]*frame // by tag
 	// macInflight counts frames in flight per target MAC: a target port
-	// queues BufferCount requests whichever of our ports they come from.
+	// has one queue whichever of our ports the frames come from (see
+	// macCeilingLocked).
 	macInflight map[wire.MAC]int
 	ident       *Identity
 	maxSectors  int       // per frame, the least any path allows
@@ -442,6 +443,7 @@ func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now t
 		p.rtt.sample(now.Sub(f.sent), now)
 	}
 	p.win.onReply()
+	p.loss.add(0)
 	t.progress = now
 	if err != nil {
 		f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: err})
@@ -499,20 +501,30 @@ func (t *Target) releaseHeldLocked(now time.Time) {
 
 // sweep resends overdue frames and fails everything if the target has been
 // silent past the deadline.
-func (t *Target) sweep(now time.Time) {
+func (t *Target) sweep(now time.Time) (next time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.busy == 0 {
-		return
+		return t.ini.opts.MaxRTO
+	}
+	// No frame sent from now on can be overdue before the shortest
+	// timeout of any path: that bounds the sleep when nothing is overdue.
+	next = t.ini.opts.MaxRTO
+	for _, p := range t.paths {
+		if !p.down {
+			next = min(next, p.rtt.rto(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
+		}
 	}
 	for _, f := range t.inflight {
 		if now.Before(f.deadline) {
+			next = min(next, f.deadline.Sub(now))
 			continue
 		}
 		p := f.path
 		t.untrackLocked(f)
 		p.counters.Timeouts++
 		p.timeoutsInRow++
+		p.loss.add(1)
 		p.lossLocked(now)
 		t.requeueLocked(f)
 		if !p.down && p.timeoutsInRow >= ejectAfter && t.otherPathUpLocked(p) {
@@ -525,9 +537,15 @@ func (t *Target) sweep(now time.Time) {
 	if now.Sub(t.progress) >= t.ini.opts.Deadline {
 		t.ini.opts.Logf("%s: no answer for %v: target is dead, failing its I/O", t.addr, now.Sub(t.progress).Round(time.Second))
 		t.failAllLocked(ErrDead)
-		return
+		return t.ini.opts.MaxRTO
 	}
 	t.pumpLocked(now)
+	next = min(next, t.progress.Add(t.ini.opts.Deadline).Sub(now))
+	if len(t.held) > 0 || t.anyPathDownLocked() {
+		// Held writes and probes are timed by the tick.
+		next = 0
+	}
+	return next
 }
 
 // failAllLocked fails every queued and in-flight frame with err and keeps
@@ -570,8 +588,7 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 			t.ini.opts.Logf("%s: new path %s -> %s (buffer count %d, %d sectors per frame)", t.addr, port.Name(), mac, cfg.BufferCount, limit)
 		}
 	}
-	p.win.setLimit(cfg.BufferCount)
-	p.bufferCount = max(cfg.BufferCount, 1)
+	p.win.setBufferCount(int(cfg.BufferCount))
 	p.maxSectors = max(limit, 1)
 	if p.down {
 		t.pathUpLocked(p, "it answered a config query")
@@ -675,6 +692,7 @@ func (t *Target) lateReplyLocked(port Port, h *wire.Header, now time.Time) {
 		p.rtt.sample(now.Sub(r.sent), now)
 	}
 	p.timeoutsInRow = 0
+	p.loss.forget()
 	p.undoCutLocked(r.sent)
 	if p.down && slices.Contains(t.paths, p) {
 		t.pathUpLocked(p, "a late reply arrived")

@@ -31,9 +31,13 @@ type TargetConfig struct {
 	Slot  uint8
 	// Sectors is the capacity.
 	Sectors uint64
-	// BufferCount is both what the target advertises and how many
-	// requests it queues; more are dropped, as vblade's socket does.
+	// BufferCount is what the target advertises (16 if zero).
 	BufferCount int
+	// QueueLen is how many requests it really queues; more are dropped.
+	// Zero means four times BufferCount, as vblade's socket buffer holds
+	// about 60 small requests while it advertises 16; set it to
+	// BufferCount for a target that holds no more than it promises.
+	QueueLen int
 	// SectorCount is what Query Config advertises (0 means 2).
 	SectorCount uint8
 	// LBA28Only makes an old target without 48-bit commands.
@@ -94,6 +98,9 @@ func NewTargetOn(link Link, cfg TargetConfig) *Target {
 	if cfg.BufferCount == 0 {
 		cfg.BufferCount = 16
 	}
+	if cfg.QueueLen == 0 {
+		cfg.QueueLen = 4 * cfg.BufferCount
+	}
 	return &Target{
 		cfg:   cfg,
 		link:  link,
@@ -118,7 +125,7 @@ func (t *Target) Start() {
 		return
 	}
 	t.running = true
-	t.queue = make(chan []byte, t.cfg.BufferCount)
+	t.queue = make(chan []byte, t.cfg.QueueLen)
 	t.stop = make(chan struct{})
 	if p := t.port; p != nil {
 		p.closed = make(chan struct{})
