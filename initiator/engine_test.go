@@ -353,3 +353,69 @@ func TestForeignRepliesAreDropped(t *testing.T) {
 		}
 	})
 }
+
+// TestStartAndKick: started requests wait for Kick, then complete with
+// every byte in place, each calling back exactly once; a bad one calls
+// back with its error at once.
+func TestStartAndKick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBed(t, 1500, memnet.TargetConfig{}, initiator.Options{})
+		const n, size = 32, 8 << 10
+		data := randomBytes(rand.New(rand.NewPCG(1, 1)), n*size)
+		var mu sync.Mutex
+		calls := map[int]int{}
+		var errs []error
+		then := func(i int) func(error) {
+			return func(err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls[i]++
+				if err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		wait := func(want int) {
+			t.Helper()
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(calls) != want || len(errs) != 0 {
+				t.Fatalf("%d requests called back (want %d), errors %v", len(calls), want, errs)
+			}
+			for i, c := range calls {
+				if c != 1 {
+					t.Fatalf("request %d called back %d times", i, c)
+				}
+			}
+			clear(calls)
+		}
+		before := b.tgt.Stats().Requests
+		for i := range n {
+			b.t.StartWrite(data[i*size:(i+1)*size], int64(i*size), then(i))
+		}
+		synctest.Wait()
+		if got := b.tgt.Stats().Requests; got != before {
+			t.Fatalf("%d frames reached the target before Kick", got-before)
+		}
+		b.t.Kick()
+		wait(n)
+		if !bytes.Equal(b.tgt.Disk()[:n*size], data) {
+			t.Fatal("the target's disk differs from what was written")
+		}
+		got := make([]byte, n*size)
+		for i := range n {
+			b.t.StartRead(got[i*size:(i+1)*size], int64(i*size), then(i))
+		}
+		b.t.Kick()
+		wait(n)
+		if !bytes.Equal(got, data) {
+			t.Fatal("read back differs from what was written")
+		}
+		var gotErr error
+		b.t.StartRead(make([]byte, 512), b.t.Size(), func(err error) { gotErr = err })
+		if !errors.Is(gotErr, initiator.ErrRange) {
+			t.Fatalf("a read past the end called back with %v, want ErrRange at once", gotErr)
+		}
+	})
+}

@@ -122,7 +122,10 @@ type request struct {
 	pending int // frames not finished; guarded by the target's lock
 	err     error
 	reply   []byte // a control command's answer
-	done    chan struct{}
+	// Exactly one of done and then is set: a waiting caller's channel,
+	// or a started request's completion, called under the target's lock.
+	done chan struct{}
+	then func(error)
 }
 
 // fail records the first error; the request still waits for its frames in
@@ -178,7 +181,7 @@ func (t *Target) Identify() (*Identity, error) {
 
 // ReadAt reads whole sectors at off. It implements io.ReaderAt.
 func (t *Target) ReadAt(p []byte, off int64) (int, error) {
-	if err := t.transfer("read", p, off); err != nil {
+	if err := t.transfer("read", p, off, nil); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -187,10 +190,34 @@ func (t *Target) ReadAt(p []byte, off int64) (int, error) {
 // WriteAt writes whole sectors at off and returns once the target
 // acknowledged every one. It implements io.WriterAt.
 func (t *Target) WriteAt(p []byte, off int64) (int, error) {
-	if err := t.transfer("write", p, off); err != nil {
+	if err := t.transfer("write", p, off, nil); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// StartRead is ReadAt without the wait: it queues the frames and returns;
+// nothing is sent before the next Kick, so that many requests share one
+// send. then is called exactly once, with ReadAt's error, when every frame
+// is answered (p is filled then) or the request failed; it runs with the
+// target locked, so it must not block or call the Target.
+func (t *Target) StartRead(p []byte, off int64, then func(error)) {
+	_ = t.transfer("read", p, off, then)
+}
+
+// StartWrite is WriteAt without the wait, as StartRead. p is copied into
+// the frames before StartWrite returns; then(nil) means the target
+// acknowledged every sector.
+func (t *Target) StartWrite(p []byte, off int64, then func(error)) {
+	_ = t.transfer("write", p, off, then)
+}
+
+// Kick sends what StartRead and StartWrite queued, as far as the windows
+// allow.
+func (t *Target) Kick() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pumpLocked(time.Now())
 }
 
 // Flush asks the target to put what it acknowledged on stable storage, with
@@ -212,21 +239,31 @@ func (t *Target) Flush() error {
 	return t.run(req, []*frame{t.newFrame(req, "flush", &a, nil)})
 }
 
-func (t *Target) transfer(op string, p []byte, off int64) error {
+// transfer reads or writes p at off: it waits if then is nil, or else
+// starts the request and returns nil, calling then when it is over.
+func (t *Target) transfer(op string, p []byte, off int64, then func(error)) error {
 	id := t.Identity()
 	lba, sectors := uint64(off)/wire.SectorSize, len(p)/wire.SectorSize
-	ioErr := func(err error) error {
-		return &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
-	}
+	var err error
 	switch {
 	case id == nil:
-		return ioErr(ErrNotIdentified)
+		err = ErrNotIdentified
 	case off < 0 || off%wire.SectorSize != 0 || len(p)%wire.SectorSize != 0:
-		return ioErr(ErrUnaligned)
+		err = ErrUnaligned
 	case lba+uint64(sectors) > id.Sectors:
-		return ioErr(ErrRange)
-	case len(p) == 0:
-		return nil
+		err = ErrRange
+	}
+	if err != nil {
+		err = &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
+	}
+	if err != nil || len(p) == 0 {
+		if then != nil {
+			t.mu.Lock() // then is always called locked
+			then(err)
+			t.mu.Unlock()
+			return nil
+		}
+		return err
 	}
 	write := op == "write"
 	per := t.MaxSectors()
@@ -262,6 +299,13 @@ func (t *Target) transfer(op string, p []byte, off int64) error {
 		}
 		frames = append(frames, f)
 	}
+	if then != nil {
+		req.done, req.then = nil, then
+		t.mu.Lock()
+		t.submitLocked(req, frames)
+		t.mu.Unlock()
+		return nil
+	}
 	return t.run(req, frames)
 }
 
@@ -283,21 +327,37 @@ func (t *Target) newFrame(req *request, op string, a *wire.ATA, data []byte) *fr
 	return f
 }
 
-// run queues a request's frames and waits for all of them to finish.
+// run queues a request's frames, sends them and waits for all of them to
+// finish.
 func (t *Target) run(req *request, frames []*frame) error {
 	t.mu.Lock()
-	if t.dead != nil {
-		err := t.dead
-		t.mu.Unlock()
-		f := frames[0]
-		return &IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: len(frames) * f.count, Err: err}
-	}
 	// One clock read per request: on a virtual machine it can cost more
 	// than sending a frame.
-	now := time.Now()
+	if t.submitLocked(req, frames) {
+		t.pumpLocked(time.Now())
+	}
+	t.mu.Unlock()
+	<-req.done
+	return req.err
+}
+
+// submitLocked queues a request's frames, or fails it at once if the
+// target is dead; it reports whether anything was queued.
+func (t *Target) submitLocked(req *request, frames []*frame) bool {
+	if t.dead != nil {
+		f := frames[0]
+		req.pending = len(frames)
+		req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: len(frames) * f.count, Err: t.dead})
+		t.busy++ // finishLocked counts it out again
+		t.ini.startRequest()
+		for _, f := range frames {
+			t.finishLocked(f)
+		}
+		return false
+	}
 	if t.busy == 0 {
 		// The deadline counts from when there was something to answer.
-		t.progress = now
+		t.progress = time.Now()
 	}
 	t.busy++
 	t.ini.startRequest()
@@ -305,10 +365,7 @@ func (t *Target) run(req *request, frames []*frame) error {
 	for _, f := range frames {
 		t.queue.pushBack(f)
 	}
-	t.pumpLocked(now)
-	t.mu.Unlock()
-	<-req.done
-	return req.err
+	return true
 }
 
 // finishLocked retires a frame that will not be sent again.
@@ -320,7 +377,11 @@ func (t *Target) finishLocked(f *frame) {
 	if req.pending == 0 {
 		t.busy--
 		t.ini.endRequest()
-		close(req.done)
+		if req.then != nil {
+			req.then(req.err)
+		} else {
+			close(req.done)
+		}
 	}
 }
 

@@ -14,9 +14,18 @@
 // one for a handle, or an unknown handle) kills the device, so every
 // request but DISC gets exactly one reply, and nothing else is written.
 //
+// A Backend that is also a Starter (the AoE engine is) gets plain READs and
+// WRITEs straight from the reading goroutine, started rather than waited
+// for: the reader kicks them onto the wire before it could block, so
+// requests that arrive together share a send, and one writer goroutine
+// answers all that finished together in one write. Each request then costs
+// no goroutine hand-off of its own, which on a virtual machine is most of
+// a small request's cost.
+//
 // # Data safety
 //
-// A WRITE is acknowledged only after Backend.WriteAt returns, and the AoE
+// A WRITE is acknowledged only after Backend.WriteAt returns (or a started
+// one calls back without error), and the AoE
 // engine returns only once the target has acknowledged every frame. A WRITE
 // with the FUA flag is also flushed before it is acknowledged. FLUSH calls
 // Backend.Flush. On DISC, Serve waits for the requests in flight, and

@@ -12,7 +12,8 @@ package nbd
 //	          socket
 //
 // Every request but DISC becomes exactly one job and every job ends in
-// exactly one send; nothing else writes to the socket.
+// exactly one send; nothing else writes to the socket. A Backend that is
+// also a Starter takes plain READs and WRITEs past the workers (started.go).
 
 import (
 	"bufio"
@@ -85,9 +86,24 @@ func Serve(ctx context.Context, conn io.ReadWriter, b Backend, opts Options) err
 	for range opts.Workers {
 		go s.work()
 	}
+	if st, ok := b.(Starter); ok {
+		s.st = starting{
+			starter: st,
+			slots:   make(chan struct{}, opts.Workers),
+			wake:    make(chan struct{}, 1),
+			stop:    make(chan struct{}),
+			stopped: make(chan struct{}),
+		}
+		go s.replyWriter()
+	}
 	readErr := s.readRequests()
 	close(s.jobs)
 	s.workers.Wait()
+	if s.st.starter != nil {
+		s.st.inflight.Wait()
+		close(s.st.stop)
+		<-s.st.stopped
+	}
 	return s.result(ctx, readErr)
 }
 
@@ -98,6 +114,7 @@ type server struct {
 
 	jobs    chan job
 	workers sync.WaitGroup
+	st      starting // the started path, if the Backend is a Starter
 
 	sendMu  sync.Mutex
 	sendErr error // first failed reply write; after it nothing more is sent
@@ -121,10 +138,16 @@ type job struct {
 }
 
 // readRequests is the only reader of the socket. It returns nil on DISC.
+// Whatever it started is kicked before it could wait for the peer, and
+// before it returns.
 func (s *server) readRequests() error {
 	r := bufio.NewReaderSize(s.conn, readBufferSize)
 	var hdr [requestSize]byte
+	defer s.kick()
 	for {
+		if r.Buffered() < requestSize {
+			s.kick()
+		}
 		if n, err := io.ReadFull(r, hdr[:]); err != nil {
 			return headerError(n, err)
 		}
@@ -138,10 +161,18 @@ func (s *server) readRequests() error {
 		}
 		j := job{req: req, refused: s.check(req)}
 		if req.Command == CmdWrite {
+			if r.Buffered() < int(req.Length) {
+				s.kick()
+			}
 			if err := s.readPayload(r, &j); err != nil {
 				return err
 			}
 		}
+		if s.canStart(j) {
+			s.start(j)
+			continue
+		}
+		s.kick() // a worker may have to wait for what was started
 		s.jobs <- j
 	}
 }

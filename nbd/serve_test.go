@@ -25,7 +25,9 @@ const testSize = 4 << 20
 // the disk, with random reads, writes, FUA writes and flushes: every reply
 // must match one request, reads must return what was written, and a write
 // must be in the backend by the time it is acknowledged.
-func TestServeConcurrent(t *testing.T) {
+func TestServeConcurrent(t *testing.T) { bothPaths(t, testServeConcurrent) }
+
+func testServeConcurrent(t *testing.T, wrap func(Backend) Backend) {
 	const (
 		clients = 16
 		ops     = 200
@@ -33,7 +35,7 @@ func TestServeConcurrent(t *testing.T) {
 	)
 	mem := newMemBackend(testSize)
 	server, client := socketPair(t)
-	peer, result := serveConn(t, server, client, mem, Options{Size: testSize, FUA: true, Workers: 8})
+	peer, result := serveConn(t, server, client, wrap(mem), Options{Size: testSize, FUA: true, Workers: 8})
 
 	var wg sync.WaitGroup
 	for id := range clients {
@@ -145,7 +147,9 @@ func TestServeOutOfOrder(t *testing.T) {
 
 // TestServeBackendErrors checks that a failing backend call fails that
 // request only, with the errno the error carries or EIO.
-func TestServeBackendErrors(t *testing.T) {
+func TestServeBackendErrors(t *testing.T) { bothPaths(t, testServeBackendErrors) }
+
+func testServeBackendErrors(t *testing.T, wrap func(Backend) Backend) {
 	failures := map[int64]error{
 		0:    errors.New("aoe: target timed out"),
 		512:  fmt.Errorf("aoe: write: %w", syscall.ENOSPC),
@@ -165,7 +169,7 @@ func TestServeBackendErrors(t *testing.T) {
 		reported = append(reported, fmt.Sprintf("%s %d %d", op, off, length))
 	}}
 	server, client := socketPair(t)
-	peer, result := serveConn(t, server, client, mem, opts)
+	peer, result := serveConn(t, server, client, wrap(mem), opts)
 
 	var calls []*call
 	for _, cmd := range []Command{CmdRead, CmdWrite} {
@@ -218,9 +222,11 @@ type shortBackend struct{ memBackend }
 func (s *shortBackend) ReadAt(p []byte, off int64) (int, error)  { return len(p) / 2, nil }
 func (s *shortBackend) WriteAt(p []byte, off int64) (int, error) { return len(p) / 2, nil }
 
-func TestServeShortTransfersFail(t *testing.T) {
+func TestServeShortTransfersFail(t *testing.T) { bothPaths(t, testServeShortTransfersFail) }
+
+func testServeShortTransfersFail(t *testing.T, wrap func(Backend) Backend) {
 	server, client := socketPair(t)
-	peer, result := serveConn(t, server, client, &shortBackend{}, Options{Size: testSize})
+	peer, result := serveConn(t, server, client, wrap(&shortBackend{}), Options{Size: testSize})
 	if errno, _, _ := peer.do(Request{Command: CmdRead, Length: 4096}, nil); errno != 5 {
 		t.Errorf("short read: errno %d, want EIO", errno)
 	}
@@ -359,13 +365,15 @@ func TestServeRefusals(t *testing.T) {
 
 // TestServeDiscDrains checks that after DISC, Serve waits for the request
 // in flight, answers it, flushes the write it acknowledged, then returns.
-func TestServeDiscDrains(t *testing.T) {
+func TestServeDiscDrains(t *testing.T) { bothPaths(t, testServeDiscDrains) }
+
+func testServeDiscDrains(t *testing.T, wrap func(Backend) Backend) {
 	synctest.Test(t, func(t *testing.T) {
 		mem := newMemBackend(testSize)
 		release := make(chan struct{})
 		mem.onWrite = func(int64, int) error { <-release; return nil }
 		server, client := net.Pipe()
-		peer, result := serveConn(t, server, client, mem, Options{Size: testSize})
+		peer, result := serveConn(t, server, client, wrap(mem), Options{Size: testSize})
 
 		w := peer.start(Request{Command: CmdWrite, Length: 4096}, make([]byte, 4096))
 		peer.disc()
@@ -438,14 +446,16 @@ func TestServeNoEarlyAck(t *testing.T) {
 
 // TestServeContextCancel checks that cancelling stops reading but still
 // answers what was read.
-func TestServeContextCancel(t *testing.T) {
+func TestServeContextCancel(t *testing.T) { bothPaths(t, testServeContextCancel) }
+
+func testServeContextCancel(t *testing.T, wrap func(Backend) Backend) {
 	synctest.Test(t, func(t *testing.T) {
 		mem := newMemBackend(testSize)
 		release := make(chan struct{})
 		mem.onRead = func(int64, int) error { <-release; return nil }
 		ctx, cancel := context.WithCancel(t.Context())
 		server, client := net.Pipe()
-		peer, result := serveConnCtx(t, ctx, server, client, mem, Options{Size: testSize})
+		peer, result := serveConnCtx(t, ctx, server, client, wrap(mem), Options{Size: testSize})
 
 		r := peer.start(Request{Command: CmdRead, Length: 512}, nil)
 		synctest.Wait()
@@ -572,11 +582,13 @@ func (c *choppyConn) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-func TestServeRepliesNeverInterleave(t *testing.T) {
+func TestServeRepliesNeverInterleave(t *testing.T) { bothPaths(t, testServeRepliesNeverInterleave) }
+
+func testServeRepliesNeverInterleave(t *testing.T, wrap func(Backend) Backend) {
 	mem := newMemBackend(testSize)
 	server, client := socketPair(t)
 	conn := &choppyConn{Conn: server}
-	peer, result := serveConn(t, conn, client, mem, Options{Size: testSize, Workers: 16})
+	peer, result := serveConn(t, conn, client, wrap(mem), Options{Size: testSize, Workers: 16})
 	var calls []*call
 	for i := range 200 {
 		cmd := []Command{CmdRead, CmdWrite, CmdFlush}[i%3]
@@ -605,12 +617,14 @@ func TestServeRepliesNeverInterleave(t *testing.T) {
 // the socket at once (CLEAR_SOCK) while a write is still in the backend.
 // The reply cannot be delivered, and that is no error; the write must
 // still complete and be flushed.
-func TestServeDiscThenHangUp(t *testing.T) {
+func TestServeDiscThenHangUp(t *testing.T) { bothPaths(t, testServeDiscThenHangUp) }
+
+func testServeDiscThenHangUp(t *testing.T, wrap func(Backend) Backend) {
 	mem := newMemBackend(testSize)
 	entered, release := make(chan struct{}), make(chan struct{})
 	mem.onWrite = func(int64, int) error { close(entered); <-release; return nil }
 	server, client := socketPair(t)
-	peer, result := serveConn(t, server, client, mem, Options{Size: testSize})
+	peer, result := serveConn(t, server, client, wrap(mem), Options{Size: testSize})
 
 	peer.start(Request{Command: CmdWrite, Length: 512}, bytes.Repeat([]byte{7}, 512))
 	peer.await(entered)

@@ -1,0 +1,174 @@
+package nbd
+
+// The started path: for a Backend that is also a Starter, READ and WRITE
+// (without FUA) skip the workers.
+//
+//	socket ─► readRequests ─Start─► Backend ··· then ─► finished ─► replyWriter ─► socket
+//	              └─ Kick before it could block (a batch of requests, one send)
+//
+// On a virtual machine each goroutine hand-off and each system call is
+// dear; this way a request costs one of each per direction, and replies
+// that finish together leave in one write.
+
+import (
+	"net"
+	"sync"
+)
+
+// Starter is a Backend that can also start reads and writes without
+// waiting for them. The AoE engine's Target is one.
+//
+// StartRead and StartWrite must call then exactly once, with what ReadAt
+// or WriteAt would have returned as error, when the request is over; then
+// never blocks, and may be called from any goroutine, before Start returns
+// too. Nothing need be sent before Kick: Serve calls it before it could
+// wait for the peer, so requests that arrive together go out together.
+// The buffer is the Starter's until then is called.
+type Starter interface {
+	StartRead(p []byte, off int64, then func(error))
+	StartWrite(p []byte, off int64, then func(error))
+	Kick()
+}
+
+// startedReq is one request on the started path.
+type startedReq struct {
+	req Request
+	buf *[]byte // READ: reply header room, then the data; WRITE: the payload
+	err error
+}
+
+// starting is the server's state for the started path.
+type starting struct {
+	starter  Starter
+	slots    chan struct{} // one per started request not yet answered
+	inflight sync.WaitGroup
+	unkicked bool // set by the reader: something was started since the last Kick
+
+	mu       sync.Mutex
+	finished []*startedReq
+	wake     chan struct{} // cap 1: finished is not empty
+	stop     chan struct{} // closed once every started request was answered
+	stopped  chan struct{}
+}
+
+// canStart reports whether j goes the started path: a plain READ or WRITE
+// with data. FUA writes need a Flush after them, and they are rare.
+func (s *server) canStart(j job) bool {
+	c := j.req.Command
+	return s.st.starter != nil && j.refused == nil && j.req.Length > 0 &&
+		(c == CmdRead || c == CmdWrite && j.req.Flags&FlagFUA == 0)
+}
+
+// kick sends what was started, if anything; only the reader calls it.
+func (s *server) kick() {
+	if s.st.unkicked {
+		s.st.unkicked = false
+		s.st.starter.Kick()
+	}
+}
+
+// start hands j to the Starter. Only the reader calls it.
+func (s *server) start(j job) {
+	select {
+	case s.st.slots <- struct{}{}:
+	default:
+		// Full: what is waiting for the wire must go before we wait.
+		s.kick()
+		s.st.slots <- struct{}{}
+	}
+	s.st.inflight.Add(1)
+	r := &startedReq{req: j.req}
+	then := func(err error) { r.err = err; s.finish(r) }
+	off := int64(j.req.Offset)
+	if j.req.Command == CmdRead {
+		r.buf = buffers.get(replySize + int(j.req.Length))
+		s.st.unkicked = true
+		s.st.starter.StartRead((*r.buf)[replySize:], off, then)
+		return
+	}
+	r.buf = j.payload
+	s.st.unkicked = true
+	s.st.starter.StartWrite(*r.buf, off, then)
+}
+
+// finish queues a finished request for the reply writer; it never blocks.
+func (s *server) finish(r *startedReq) {
+	s.st.mu.Lock()
+	s.st.finished = append(s.st.finished, r)
+	s.st.mu.Unlock()
+	select {
+	case s.st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// replyWriter answers finished requests, all that finished together in
+// one write, until stop is closed.
+func (s *server) replyWriter() {
+	defer close(s.st.stopped)
+	var (
+		batch []*startedReq
+		hdrs  []byte
+		out   net.Buffers
+	)
+	for {
+		select {
+		case <-s.st.wake:
+		case <-s.st.stop:
+			return // every started request was answered before stop
+		}
+		s.st.mu.Lock()
+		batch, s.st.finished = s.st.finished, batch[:0]
+		s.st.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		hdrs = hdrs[:0]
+		if need := replySize * len(batch); cap(hdrs) < need {
+			hdrs = make([]byte, 0, need)
+		}
+		out = out[:0]
+		for _, r := range batch {
+			switch {
+			case r.err != nil:
+				if s.opts.OnError != nil {
+					s.opts.OnError(r.req.Command.String(), int64(r.req.Offset), int(r.req.Length), r.err)
+				}
+				at := len(hdrs)
+				hdrs, _ = Reply{Error: uint32(errnoOf(r.err)), Handle: r.req.Handle}.AppendBinary(hdrs)
+				out = append(out, hdrs[at:])
+			case r.req.Command == CmdRead:
+				b := *r.buf
+				_, _ = Reply{Handle: r.req.Handle}.AppendBinary(b[:0])
+				out = append(out, b)
+			default:
+				// Counted before the reply leaves: flush-on-disconnect
+				// must see every acknowledged write.
+				s.written.Add(1)
+				at := len(hdrs)
+				hdrs, _ = Reply{Handle: r.req.Handle}.AppendBinary(hdrs)
+				out = append(out, hdrs[at:])
+			}
+		}
+		send := out // WriteTo consumes its slice; out keeps its capacity
+		s.sendBuffers(&send)
+		for i, r := range batch {
+			buffers.put(r.buf)
+			batch[i] = nil
+			<-s.st.slots
+			s.st.inflight.Done()
+		}
+	}
+}
+
+// sendBuffers writes whole replies in one go, as send does one.
+func (s *server) sendBuffers(b *net.Buffers) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.sendErr != nil {
+		return
+	}
+	if _, err := b.WriteTo(s.conn); err != nil {
+		s.sendErr = err
+	}
+}
