@@ -368,6 +368,27 @@ func (t *Target) submitLocked(req *request, frames []*frame) bool {
 	return true
 }
 
+// sendBatch bounds how many frames a pump waits to send together while
+// enough are in flight for replies to pump again soon: one frame per reply
+// would cost a system call per frame, dear on a virtual machine, while a
+// window with a quarter of it to spare keeps the target just as busy.
+const sendBatch = 8
+
+// holdForBatchLocked reports whether sending now would send fewer than a
+// batch (a quarter of the windows, at most sendBatch) while at least that
+// many are still in flight.
+func (t *Target) holdForBatchLocked() bool {
+	free, size := 0, 0
+	for _, p := range t.paths {
+		if !p.down {
+			free += max(p.win.size-p.inflight, 0)
+			size += p.win.size
+		}
+	}
+	batch := min(sendBatch, size/4)
+	return free < batch && len(t.inflight) >= batch && t.queue.len() >= batch
+}
+
 // finishLocked retires a frame that will not be sent again.
 func (t *Target) finishLocked(f *frame) {
 	req := f.req
@@ -389,6 +410,9 @@ func (t *Target) finishLocked(f *frame) {
 // that go on one path in one Send.
 func (t *Target) pumpLocked(now time.Time) {
 	defer t.flushLocked()
+	if t.holdForBatchLocked() {
+		return
+	}
 	for {
 		f := t.queue.front()
 		if f == nil {

@@ -32,7 +32,8 @@ type Port struct {
 	mtu    atomic.Int64 // last MTU read from the kernel
 	closed atomic.Bool
 
-	sent, sendDropped                    atomic.Uint64
+	sent, sendDropped, sendCalls         atomic.Uint64
+	recvCalls, recvEmpty                 atomic.Uint64
 	received, droppedOwn, droppedNotOurs atomic.Uint64
 	droppedTruncated, linkDowns          atomic.Uint64
 
@@ -170,6 +171,7 @@ func (p *Port) Send(frames [][]byte) error {
 			// The socket is bound to the interface and the EtherType,
 			// and a raw frame carries its own header: no address needed.
 			sent, err := p.tx.sendmmsg(int(fd), n)
+			p.sendCalls.Add(1)
 			switch err {
 			case nil:
 				p.sent.Add(uint64(sent))
@@ -221,7 +223,12 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 		)
 		err := p.raw.Read(func(fd uintptr) bool {
 			got, rerr = p.rx.recvmmsg(int(fd), want)
-			return rerr != unix.EAGAIN
+			p.recvCalls.Add(1)
+			if rerr == unix.EAGAIN {
+				p.recvEmpty.Add(1)
+				return false
+			}
+			return true
 		})
 		switch {
 		case p.closed.Load():
@@ -347,6 +354,9 @@ func (p *Port) Stats() Stats {
 	return Stats{
 		Sent:             p.sent.Load(),
 		SendDropped:      p.sendDropped.Load(),
+		SendCalls:        p.sendCalls.Load(),
+		ReceiveCalls:     p.recvCalls.Load(),
+		ReceiveEmpty:     p.recvEmpty.Load(),
 		Received:         p.received.Load(),
 		DroppedOwn:       p.droppedOwn.Load(),
 		DroppedNotOurs:   p.droppedNotOurs.Load(),

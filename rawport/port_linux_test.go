@@ -94,8 +94,13 @@ type reader struct {
 func startReader(p *rawport.Port, bufSize int) *reader {
 	r := &reader{frames: make(chan []byte, 4096), err: make(chan error, 1)}
 	go func() {
-		bufs := [][]byte{make([]byte, bufSize)}
-		sizes := []int{0}
+		// As many buffers as the engine gives: a queued burst comes
+		// back in full batches.
+		bufs := make([][]byte, rawport.MaxBatch)
+		for i := range bufs {
+			bufs[i] = make([]byte, bufSize)
+		}
+		sizes := make([]int, len(bufs))
 		for {
 			n, err := p.Receive(bufs, sizes)
 			if err != nil {
@@ -358,6 +363,8 @@ func TestBurstFitsReadBuffer(t *testing.T) {
 	}
 	if s := peer.Stats(); s.Sent != burst {
 		t.Fatalf("peer stats %+v: the burst did not all leave", s)
+	} else if want := uint64(burst/100) * ((100 + rawport.MaxBatch - 1) / rawport.MaxBatch); s.SendCalls != want {
+		t.Errorf("%d sendmmsg calls for %d frames in sends of 100, want %d", s.SendCalls, burst, want)
 	}
 	hr := startReader(host, 1514)
 	for i := range burst {
@@ -367,6 +374,9 @@ func TestBurstFitsReadBuffer(t *testing.T) {
 	}
 	if s := host.Stats(); s.KernelDropped != 0 {
 		t.Errorf("kernel dropped %d frames of the burst (stats %+v)", s.KernelDropped, s)
+	} else if full := s.ReceiveCalls - s.ReceiveEmpty; full > 2*burst/rawport.MaxBatch {
+		// The burst was queued before the reads began: batches come full.
+		t.Errorf("%d recvmmsg calls with frames for a queued burst of %d, want about %d", full, burst, burst/rawport.MaxBatch)
 	}
 }
 

@@ -67,6 +67,12 @@ func causeText(err error) string {
 type Stats struct {
 	Sent        uint64 // frames handed to the kernel
 	SendDropped uint64 // frames dropped because the socket or device queue was full
+	// SendCalls counts sendmmsg calls: Sent/SendCalls is how well sends
+	// are batched, and each call is a system call's worth of CPU.
+	SendCalls uint64
+	// ReceiveCalls counts recvmmsg calls, ReceiveEmpty those that found
+	// nothing (each is followed by a wait for the socket to wake us).
+	ReceiveCalls, ReceiveEmpty uint64
 
 	Received         uint64 // frames returned by Receive
 	DroppedOwn       uint64 // frames this host sent (outgoing, or our own source MAC)

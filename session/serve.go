@@ -106,6 +106,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	state := State{Target: name, Device: dev, PID: os.Getpid(), ReadOnly: cfg.ReadOnly, Started: time.Now()}
 	publish := func() {
 		s := stateFrom(t.Status())
+		s.Sockets = interfaceStates(ini.Ports())
 		s.Device, s.PID, s.ReadOnly, s.Started, s.Updated = state.Device, state.PID, state.ReadOnly, state.Started, time.Now()
 		if err := writeState(&s); err != nil {
 			cfg.Logf("cannot write state file: %v", err)

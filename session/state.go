@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/rawport"
 )
 
 // RunDir holds the sessions' files. GOAOE_RUN_DIR overrides it, for tests.
@@ -39,6 +40,8 @@ type State struct {
 	Status string      `json:"state"`
 	Reason string      `json:"reason,omitempty"`
 	Paths  []PathState `json:"paths"`
+	// Sockets are the raw sockets' counters (all targets' traffic).
+	Sockets []InterfaceState `json:"sockets,omitempty"`
 	// Dropped replies, by why.
 	Unmatched uint64 `json:"replies_unmatched"`
 	Late      uint64 `json:"replies_late"`
@@ -58,6 +61,37 @@ type PathState struct {
 	Retransmitted uint64  `json:"retransmitted"`
 	Replies       uint64  `json:"replies"`
 	Timeouts      uint64  `json:"lost"`
+}
+
+// InterfaceState is one interface's socket counters: how many frames each
+// system call moved, which is where a userspace initiator's CPU goes.
+type InterfaceState struct {
+	Interface     string `json:"interface"`
+	FramesOut     uint64 `json:"frames_out"`
+	SendCalls     uint64 `json:"send_calls"`
+	FramesIn      uint64 `json:"frames_in"`
+	ReceiveCalls  uint64 `json:"receive_calls"`
+	ReceiveEmpty  uint64 `json:"receive_empty"`
+	KernelDropped uint64 `json:"kernel_dropped"`
+}
+
+// interfaceStates reads the counters of ports that keep them (rawport's).
+func interfaceStates(ports []initiator.Port) []InterfaceState {
+	var out []InterfaceState
+	for _, p := range ports {
+		rp, ok := p.(interface{ Stats() rawport.Stats })
+		if !ok {
+			continue
+		}
+		st := rp.Stats()
+		out = append(out, InterfaceState{
+			Interface: p.Name(), FramesOut: st.Sent, SendCalls: st.SendCalls,
+			FramesIn: st.Received, ReceiveCalls: st.ReceiveCalls, ReceiveEmpty: st.ReceiveEmpty,
+			KernelDropped: st.KernelDropped,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Interface < out[j].Interface })
+	return out
 }
 
 // Interfaces lists the session's interfaces, sorted, once each.

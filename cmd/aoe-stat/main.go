@@ -75,5 +75,24 @@ func print(w io.Writer, all []session.State, verbose bool) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%.0fus\t%d\t%d\t%d\n", p.Interface, p.MAC, p.State, p.Window, p.Inflight, p.SRTTMicros, p.Sent, p.Retransmitted, p.Timeouts)
 		}
 		tw.Flush()
+		if len(s.Sockets) == 0 {
+			continue
+		}
+		// Frames per system call: where a userspace initiator's CPU goes.
+		fmt.Fprintf(w, "%s sockets (all traffic of the serving process)\n", s.Target)
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "  INTERFACE\tFRAMES OUT\tSENDS\tPER SEND\tFRAMES IN\tRECEIVES\tPER RECEIVE\tEMPTY RECEIVES\tKERNEL DROPPED")
+		for _, k := range s.Sockets {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%d\t%s\t%d\t%d\n", k.Interface, k.FramesOut, k.SendCalls, per(k.FramesOut, k.SendCalls),
+				k.FramesIn, k.ReceiveCalls, per(k.FramesIn, k.ReceiveCalls), k.ReceiveEmpty, k.KernelDropped)
+		}
+		tw.Flush()
 	}
+}
+
+func per(frames, calls uint64) string {
+	if calls == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(frames)/float64(calls))
 }

@@ -78,6 +78,8 @@ type snapshot struct {
 // aoeCounters are aoe-attach's per-session frame counters, summed over paths.
 type aoeCounters struct {
 	Sent, Retransmitted, Replies, Lost uint64
+	// The raw sockets' counters: frames and the system calls that moved them.
+	FramesOut, SendCalls, FramesIn, ReceiveCalls uint64
 }
 
 func (m *measureFlags) snap() snapshot {
@@ -229,6 +231,12 @@ func readState(path string) (aoeCounters, time.Time, error) {
 			Replies       uint64 `json:"replies"`
 			Lost          uint64 `json:"lost"`
 		} `json:"paths"`
+		Sockets []struct {
+			FramesOut    uint64 `json:"frames_out"`
+			SendCalls    uint64 `json:"send_calls"`
+			FramesIn     uint64 `json:"frames_in"`
+			ReceiveCalls uint64 `json:"receive_calls"`
+		} `json:"sockets"`
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -243,6 +251,12 @@ func readState(path string) (aoeCounters, time.Time, error) {
 		c.Retransmitted += p.Retransmitted
 		c.Replies += p.Replies
 		c.Lost += p.Lost
+	}
+	for _, k := range st.Sockets {
+		c.FramesOut += k.FramesOut
+		c.SendCalls += k.SendCalls
+		c.FramesIn += k.FramesIn
+		c.ReceiveCalls += k.ReceiveCalls
 	}
 	return c, st.Updated, nil
 }
@@ -310,6 +324,12 @@ func (r Result) Line() string {
 		kv("aoe_retx", "%d", z.Retransmitted-a.Retransmitted)
 		kv("aoe_replies", "%d", z.Replies-a.Replies)
 		kv("aoe_lost", "%d", z.Lost-a.Lost)
+		if calls := z.SendCalls - a.SendCalls; calls > 0 {
+			kv("aoe_frames_per_send", "%.2f", float64(z.FramesOut-a.FramesOut)/float64(calls))
+		}
+		if calls := z.ReceiveCalls - a.ReceiveCalls; calls > 0 {
+			kv("aoe_frames_per_receive", "%.2f", float64(z.FramesIn-a.FramesIn)/float64(calls))
+		}
 	}
 	if r.Kicks >= 0 {
 		kv("kicks", "%d", r.Kicks)

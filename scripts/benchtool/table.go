@@ -421,9 +421,9 @@ func (rep *report) write(w io.Writer) {
 		tw.Flush()
 
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Wire and scheduler (medians; frames = eth0 tx+rx; ctxsw = context switches in the whole guest; ours retx/lost = aoe-attach counters, summed over pairs)")
+		fmt.Fprintln(w, "Wire and scheduler (medians; frames = eth0 tx+rx; ctxsw = context switches in the whole guest; ours retx/lost = aoe-attach counters, summed over pairs; ours frames per send/receive = per sendmmsg/recvmmsg call, empty receives included)")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\tctxsw/MiB kernel\tctxsw/MiB ours\tours retx/lost")
+		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\tctxsw/MiB kernel\tctxsw/MiB ours\tours retx/lost\tours frames per send/receive")
 		for _, g := range perf {
 			var kc, oc []float64
 			for _, p := range g.pairs {
@@ -434,7 +434,7 @@ func (rep *report) write(w io.Writer) {
 					oc = append(oc, v)
 				}
 			}
-			var kf, of, kr, or []float64
+			var kf, of, kr, or, ps, pr []float64
 			var retx, lost float64
 			for _, p := range g.pairs {
 				if v, ok := perMiB(p.kernel); ok {
@@ -457,9 +457,19 @@ func (rep *report) write(w io.Writer) {
 				x, _ := p.ours.num("aoe_retx")
 				l, _ := p.ours.num("aoe_lost")
 				retx, lost = retx+x, lost+l
+				if v, ok := p.ours.num("aoe_frames_per_send"); ok {
+					ps = append(ps, v)
+				}
+				if v, ok := p.ours.num("aoe_frames_per_receive"); ok {
+					pr = append(pr, v)
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
-				fint(median(kr)), fint(median(or)), fint(median(kc)), fint(median(oc)), retx, lost)
+			batching := "-"
+			if len(ps) > 0 && len(pr) > 0 {
+				batching = fmt.Sprintf("%.1f/%.1f", median(ps), median(pr))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f\t%s\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
+				fint(median(kr)), fint(median(or)), fint(median(kc)), fint(median(oc)), retx, lost, batching)
 		}
 		tw.Flush()
 	}

@@ -1,0 +1,4 @@
+package rawport
+
+// MaxBatch is maxBatch, for the tests of the batching.
+const MaxBatch = maxBatch
