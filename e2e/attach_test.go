@@ -63,6 +63,9 @@ func TestAttachMkfsDetachReattach(t *testing.T) {
 	r.expect(t, "stat_state", "up")
 	r.expect(t, "stat_device", dev)
 	r.expect(t, "stat_payload", "1024") // 2 sectors per 1500-byte frame
+	// The kernel aoe driver's request size and read-ahead, not nbd's 128 KiB.
+	r.expect(t, "max_sectors_kb", "1280")
+	r.expect(t, "read_ahead_kb", "4096")
 
 	// Scenario 2: the filesystem survives detach and attach.
 	r.expect(t, "files_written", strconv.Itoa(files))

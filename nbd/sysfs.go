@@ -116,3 +116,37 @@ func nbdIndex(name string) (int, bool) {
 	i, err := strconv.Atoi(digits)
 	return i, err == nil
 }
+
+// Queue limits Tune sets, as the kernel's own aoe driver sets them for its
+// devices: the nbd driver leaves 128 KiB requests and 128 KiB read-ahead,
+// which cuts a 1 MiB O_DIRECT write into eight requests (each ending in a
+// short frame) and a sequential buffered read into small steps.
+const (
+	TunedMaxSectorsKB = 1280
+	TunedReadAheadKB  = 4096
+)
+
+// Tune raises the request size (max_sectors_kb, at most what the device
+// allows) and read-ahead of devPath's queue to the kernel aoe driver's.
+func Tune(devPath string) error {
+	name, err := deviceName(devPath)
+	if err != nil {
+		return err
+	}
+	q := filepath.Join(sysBlockDir, name, "queue")
+	maxKB := TunedMaxSectorsKB
+	if b, err := os.ReadFile(filepath.Join(q, "max_hw_sectors_kb")); err == nil {
+		if hw, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && hw > 0 {
+			maxKB = min(maxKB, hw)
+		}
+	}
+	for _, set := range []struct {
+		file string
+		kb   int
+	}{{"max_sectors_kb", maxKB}, {"read_ahead_kb", TunedReadAheadKB}} {
+		if err := os.WriteFile(filepath.Join(q, set.file), []byte(strconv.Itoa(set.kb)), 0); err != nil {
+			return fmt.Errorf("nbd: set %s of %s: %w", set.file, name, err)
+		}
+	}
+	return nil
+}

@@ -103,3 +103,39 @@ func TestInUse(t *testing.T) {
 		t.Error("unreadable pid accepted")
 	}
 }
+
+func TestTune(t *testing.T) {
+	_, add := fakeSys(t)
+	add("nbd0", "2097152", 1)
+	q := filepath.Join(sysBlockDir, "nbd0", "queue")
+	if err := os.MkdirAll(q, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	read := func(f string) string {
+		b, err := os.ReadFile(filepath.Join(q, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	write(t, filepath.Join(q, "max_hw_sectors_kb"), "32768\n")
+	write(t, filepath.Join(q, "max_sectors_kb"), "128\n")
+	write(t, filepath.Join(q, "read_ahead_kb"), "128\n")
+	if err := Tune(filepath.Join(devDir, "nbd0")); err != nil {
+		t.Fatal(err)
+	}
+	if got, got2 := read("max_sectors_kb"), read("read_ahead_kb"); got != "1280" || got2 != "4096" {
+		t.Fatalf("max_sectors_kb %q, read_ahead_kb %q: want the aoe driver's 1280 and 4096", got, got2)
+	}
+	// Never past what the device allows.
+	write(t, filepath.Join(q, "max_hw_sectors_kb"), "512\n")
+	if err := Tune(filepath.Join(devDir, "nbd0")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("max_sectors_kb"); got != "512" {
+		t.Fatalf("max_sectors_kb %q with a 512 KiB device limit", got)
+	}
+	if err := Tune(filepath.Join(devDir, "sda")); err == nil {
+		t.Fatal("Tune of a non-nbd device did not fail")
+	}
+}

@@ -142,6 +142,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		Timeout: 0,
 		Ready: func() {
 			releaseDevice()
+			if err := nbd.Tune(dev); err != nil {
+				cfg.Logf("%v (requests stay small: slower, not less safe)", err)
+			}
 			publish()
 			makeLink(link, dev, cfg.Logf)
 			cfg.Logf("%s attached as %s", name, dev)

@@ -150,6 +150,8 @@ aoe-stat
 result stat_state "$(stat_field "$TARGET" STATE)"
 result stat_device "$(stat_field "$TARGET" DEVICE)"
 result stat_payload "$(stat_field "$TARGET" PAYLOAD)"
+result max_sectors_kb "$(cat "/sys/block/${DEV#/dev/}/queue/max_sectors_kb")"
+result read_ahead_kb "$(cat "/sys/block/${DEV#/dev/}/queue/read_ahead_kb")"
 [ "$(stat_field "$TARGET" STATE)" = up ] || fail "aoe-stat does not show $TARGET up"
 
 step "make a filesystem and mount it"
