@@ -26,9 +26,6 @@ const (
 	DefaultMaxRTO = 2 * time.Second
 	// receiveBatch is how many frames one Port.Receive call may return.
 	receiveBatch = 32
-	// maxFrameLen is the receive buffer size: the largest MTU veth or a
-	// jumbo NIC allows, plus the Ethernet header.
-	maxFrameLen = 65536 + wire.EthernetHeaderLen
 )
 
 // Options tune the engine; the zero value gives the defaults.
@@ -294,14 +291,12 @@ func (ini *Initiator) Close() error {
 // together.
 func (ini *Initiator) receive(p Port) {
 	defer ini.wg.Done()
-	bufs := make([][]byte, receiveBatch)
-	for i := range bufs {
-		bufs[i] = make([]byte, maxFrameLen)
-	}
+	var rx rxBufs
+	rx.fit(p.MTU())
 	sizes := make([]int, receiveBatch)
 	var touched []*Target
 	for {
-		n, err := p.Receive(bufs, sizes)
+		n, err := p.Receive(rx.bufs, sizes)
 		if err != nil {
 			if !ini.closed.Load() {
 				ini.opts.Logf("%s: receive stopped: %v", p.Name(), err)
@@ -310,7 +305,11 @@ func (ini *Initiator) receive(p Port) {
 		}
 		now := time.Now()
 		for i := 0; i < n; i++ {
-			if t := ini.dispatch(p, bufs[i][:sizes[i]], now); t != nil && !slices.Contains(touched, t) {
+			t, kept := ini.dispatch(p, rx.bufs[i][:sizes[i]], now, rx.held[i])
+			if kept {
+				rx.replace(i)
+			}
+			if t != nil && !slices.Contains(touched, t) {
 				touched = append(touched, t)
 			}
 		}
@@ -321,22 +320,22 @@ func (ini *Initiator) receive(p Port) {
 		}
 		clear(touched)
 		touched = touched[:0]
+		rx.fit(p.MTU())
 	}
 }
 
-// dispatch routes one received frame and returns the target whose frame it
-// answered, if any. Requests (ours looped back, or other initiators') and
-// frames that do not decode are counted and dropped.
-func (ini *Initiator) dispatch(p Port, frame []byte, now time.Time) *Target {
+// dispatch handles one received frame, held in buf. kept says that a read
+// kept buf for its data: the caller must not reuse it.
+func (ini *Initiator) dispatch(p Port, frame []byte, now time.Time, buf *rxBuf) (t *Target, kept bool) {
 	var h wire.Header
 	body, err := h.Unmarshal(frame)
 	switch {
 	case err != nil:
 		ini.stray.undecodable.Add(1)
-		return nil
+		return nil, false
 	case !h.Response():
 		ini.stray.requests.Add(1)
-		return nil
+		return nil, false
 	}
 	addr := Addr{Shelf: h.Shelf, Slot: h.Slot}
 	switch h.Command {
@@ -344,20 +343,20 @@ func (ini *Initiator) dispatch(p Port, frame []byte, now time.Time) *Target {
 		t := ini.Target(addr)
 		if t == nil {
 			ini.stray.noTarget.Add(1)
-			return nil
+			return nil, false
 		}
 		t.mu.Lock()
-		t.handleReplyLocked(p, &h, body, now)
+		kept := t.handleReplyLocked(p, &h, body, now, buf)
 		t.mu.Unlock()
-		return t
+		return t, kept
 	case wire.CommandConfig:
 		var c wire.Config
 		if h.Failed() || c.Unmarshal(body) != nil || addr == AllTargets {
-			return nil
+			return nil, false
 		}
 		ini.learn(p, &h, &c)
 	}
-	return nil
+	return nil, false
 }
 
 // learn adds the path a Query Config answer reveals.

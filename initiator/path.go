@@ -21,6 +21,10 @@ type path struct {
 	beforeCut  window    // the window as it was before that cut
 	counters   PathCounters
 	outbox     [][]byte // frames to send at the end of a pump
+	// With a port that sends frames in parts, outbox holds their heads
+	// and outdata their data.
+	parts   PartsSender
+	outdata [][]byte
 
 	// A path that lost ejectAfter frames in a row is down: it carries no
 	// data, only a config query every probeInterval, until it answers.
@@ -113,11 +117,19 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 	var best *path
 	var bestScore float64
 	for _, p := range t.paths {
-		free := p.win.size - p.inflight
-		if p.down || free <= 0 || t.macInflight[p.mac] >= t.macCeilingLocked(p.mac) {
+		if p.down {
 			continue
 		}
-		score := float64(free) / float64(p.win.size)
+		// A path's room is its window, within what its target port
+		// may hold: when the port's cap binds, the window says nothing
+		// of how loaded the path is.
+		capacity := t.macCeilingLocked(p.mac)
+		size := min(p.win.size, capacity)
+		free := size - p.inflight
+		if free <= 0 || t.macInflight[p.mac] >= capacity {
+			continue
+		}
+		score := float64(free) / float64(size)
 		switch {
 		case p.rtt.sampled && p.rtt.srtt > 0:
 			score /= p.rtt.srtt.Seconds()
@@ -138,16 +150,22 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 }
 
 // macCeilingLocked is how many frames a target port may have queued from
-// us: the highest ceiling among our paths to it. One path's losses lower
-// only its own ceiling, and those may have been its link's.
+// us. Through one path, that path's ceiling: it probes past the buffer
+// count. Through several, the buffer count: a slow link's share of the
+// extra would sit queued on that link, holding up whole requests, and a
+// drop could not be told from a link's loss.
 func (t *Target) macCeilingLocked(mac wire.MAC) int {
-	c := 1
+	n, ceiling, promised := 0, 1, 1
 	for _, p := range t.paths {
 		if p.mac == mac && !p.down {
-			c = max(c, p.win.ceiling)
+			n++
+			ceiling, promised = max(ceiling, p.win.ceiling), max(promised, p.win.promised)
 		}
 	}
-	return c
+	if n > 1 {
+		return promised
+	}
+	return ceiling
 }
 
 // pathDownLocked takes a path out of use and sends its frames elsewhere

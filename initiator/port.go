@@ -24,3 +24,14 @@ type Port interface {
 	// Close stops the port; a blocked Receive returns.
 	Close() error
 }
+
+// PartsSender is a Port that can also send each frame from two parts, its
+// headers and its data, without joining them first (rawport's Port does,
+// with two iovecs a frame). The engine then sends a write's data from the
+// caller's buffer as it is: on a virtual machine, copying it into the
+// frame first costs about as much as the rest of sending it.
+type PartsSender interface {
+	// SendParts is Send of the frames heads[i] followed by datas[i]
+	// (which may be empty). It keeps none of the slices.
+	SendParts(heads, datas [][]byte) error
+}

@@ -126,6 +126,10 @@ type request struct {
 	// or a started request's completion, called under the target's lock.
 	done chan struct{}
 	then func(error)
+	// A read started by StartReadFrames keeps the receive buffers: its
+	// data is chunks[i], frame i's, and kept are the buffers to release.
+	chunks [][]byte
+	kept   []*rxBuf
 }
 
 // fail records the first error; the request still waits for its frames in
@@ -143,9 +147,16 @@ type frame struct {
 	lba   uint64
 	count int    // sectors
 	dst   []byte // where a read's sectors go (the caller's buffer)
+	keep  bool   // or: keep the receive buffer, as req.chunks[chunk]
+	chunk int
 	buf   []byte // the encoded frame; MACs and tag are set per send
-	n     int    // encoded length
-	write bool
+	n     int    // encoded length, data not included
+	// data is a write's sectors, the caller's own: sent after buf[:n]
+	// in parts, or copied in behind it once (joined) for a port that
+	// takes whole frames only.
+	data   []byte
+	joined bool
+	write  bool
 	// cmd is the AoE command: ATA, or a control command.
 	cmd wire.Command
 	// sample says whether the reply's round trip may update the RTT
@@ -181,7 +192,7 @@ func (t *Target) Identify() (*Identity, error) {
 
 // ReadAt reads whole sectors at off. It implements io.ReaderAt.
 func (t *Target) ReadAt(p []byte, off int64) (int, error) {
-	if err := t.transfer("read", p, off, nil); err != nil {
+	if err := t.transfer("read", p, len(p), off, nil, false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -190,7 +201,7 @@ func (t *Target) ReadAt(p []byte, off int64) (int, error) {
 // WriteAt writes whole sectors at off and returns once the target
 // acknowledged every one. It implements io.WriterAt.
 func (t *Target) WriteAt(p []byte, off int64) (int, error) {
-	if err := t.transfer("write", p, off, nil); err != nil {
+	if err := t.transfer("write", p, len(p), off, nil, false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -202,14 +213,42 @@ func (t *Target) WriteAt(p []byte, off int64) (int, error) {
 // is answered (p is filled then) or the request failed; it runs with the
 // target locked, so it must not block or call the Target.
 func (t *Target) StartRead(p []byte, off int64, then func(error)) {
-	_ = t.transfer("read", p, off, then)
+	_ = t.transfer("read", p, len(p), off, then, false)
 }
 
-// StartWrite is WriteAt without the wait, as StartRead. p is copied into
-// the frames before StartWrite returns; then(nil) means the target
-// acknowledged every sector.
+// StartReadFrames is StartRead without the copy: the n bytes at off stay
+// in the frames they arrived in. then gets them in order as slices of
+// those frames (none if err is set), and must call release once it is
+// done with them, error or not; until then the buffers are the reader's.
+// then runs with the target locked, as StartRead's.
+func (t *Target) StartReadFrames(off int64, n int, then func(data [][]byte, release func(), err error)) {
+	var req *request
+	done := func(err error) {
+		var data [][]byte
+		var kept []*rxBuf
+		if req != nil {
+			data, kept = req.chunks, req.kept
+		}
+		release := func() {
+			for _, b := range kept {
+				b.release()
+			}
+		}
+		if err != nil {
+			data = nil
+		}
+		then(data, release, err)
+	}
+	// transfer sets req before the request can finish (under the lock
+	// that done runs under too).
+	_ = t.transfer("read", nil, n, off, done, true, &req)
+}
+
+// StartWrite is WriteAt without the wait, as StartRead. p is sent from
+// where it is, so it must stay as it is until then is called; then(nil)
+// means the target acknowledged every sector.
 func (t *Target) StartWrite(p []byte, off int64, then func(error)) {
-	_ = t.transfer("write", p, off, then)
+	_ = t.transfer("write", p, len(p), off, then, false)
 }
 
 // Kick sends what StartRead and StartWrite queued, as far as the windows
@@ -239,16 +278,18 @@ func (t *Target) Flush() error {
 	return t.run(req, []*frame{t.newFrame(req, "flush", &a, nil)})
 }
 
-// transfer reads or writes p at off: it waits if then is nil, or else
-// starts the request and returns nil, calling then when it is over.
-func (t *Target) transfer(op string, p []byte, off int64, then func(error)) error {
+// transfer reads or writes the n bytes of p at off: it waits if then is
+// nil, or else starts the request and returns nil, calling then when it is
+// over. keep reads into the receive buffers instead of p (which is nil);
+// the request is stored in *started, if given, before anything is sent.
+func (t *Target) transfer(op string, p []byte, n int, off int64, then func(error), keep bool, started ...**request) error {
 	id := t.Identity()
-	lba, sectors := uint64(off)/wire.SectorSize, len(p)/wire.SectorSize
+	lba, sectors := uint64(off)/wire.SectorSize, n/wire.SectorSize
 	var err error
 	switch {
 	case id == nil:
 		err = ErrNotIdentified
-	case off < 0 || off%wire.SectorSize != 0 || len(p)%wire.SectorSize != 0:
+	case off < 0 || off%wire.SectorSize != 0 || n%wire.SectorSize != 0:
 		err = ErrUnaligned
 	case lba+uint64(sectors) > id.Sectors:
 		err = ErrRange
@@ -256,7 +297,7 @@ func (t *Target) transfer(op string, p []byte, off int64, then func(error)) erro
 	if err != nil {
 		err = &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
 	}
-	if err != nil || len(p) == 0 {
+	if err != nil || n == 0 {
 		if then != nil {
 			t.mu.Lock() // then is always called locked
 			then(err)
@@ -269,9 +310,15 @@ func (t *Target) transfer(op string, p []byte, off int64, then func(error)) erro
 	per := t.MaxSectors()
 	req := t.newRequest()
 	frames := make([]*frame, 0, (sectors+per-1)/per)
+	if keep {
+		req.chunks = make([][]byte, 0, (sectors+per-1)/per)
+	}
 	for s := 0; s < sectors; s += per {
 		n := min(per, sectors-s)
-		chunk := p[s*wire.SectorSize : (s+n)*wire.SectorSize]
+		var chunk []byte
+		if !keep {
+			chunk = p[s*wire.SectorSize : (s+n)*wire.SectorSize]
+		}
 		a := wire.ATA{SectorCount: uint8(n), LBA: lba + uint64(s)}
 		switch {
 		case id.LBA48 && write:
@@ -294,10 +341,17 @@ func (t *Target) transfer(op string, p []byte, off int64, then func(error)) erro
 		}
 		f := t.newFrame(req, op, &a, data)
 		f.lba, f.count, f.sample, f.write = lba+uint64(s), n, true, write
-		if !write {
+		switch {
+		case keep:
+			f.keep, f.chunk = true, len(req.chunks)
+			req.chunks = append(req.chunks, nil)
+		case !write:
 			f.dst = chunk
 		}
 		frames = append(frames, f)
+	}
+	for _, r := range started {
+		*r = req
 	}
 	if then != nil {
 		req.done, req.then = nil, then
@@ -311,19 +365,18 @@ func (t *Target) transfer(op string, p []byte, off int64, then func(error)) erro
 
 func (t *Target) newRequest() *request { return &request{done: make(chan struct{})} }
 
-// newFrame encodes an ATA request; data, if any, is copied in after the
-// header.
+// newFrame encodes an ATA request. data, if any, is referred to, not
+// copied: it must stay as it is until the request is over.
 func (t *Target) newFrame(req *request, op string, a *wire.ATA, data []byte) *frame {
 	n := ataOverhead + len(data)
 	f, _ := t.framePool.Get().(*frame)
 	if f == nil || cap(f.buf) < n {
 		f = &frame{buf: make([]byte, max(n, ataOverhead+t.MaxSectors()*wire.SectorSize))}
 	}
-	*f = frame{req: req, op: op, cmd: wire.CommandATA, buf: f.buf[:cap(f.buf)], n: n}
+	*f = frame{req: req, op: op, cmd: wire.CommandATA, buf: f.buf[:cap(f.buf)], n: ataOverhead, data: data}
 	h := wire.Header{Version: wire.Version, Shelf: t.addr.Shelf, Slot: t.addr.Slot, Command: wire.CommandATA}
 	_ = h.Marshal(f.buf)
 	a.MarshalHeader(f.buf[wire.HeaderLen:])
-	copy(f.buf[ataOverhead:], data)
 	return f
 }
 
@@ -456,7 +509,17 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 	if f.retries > 0 {
 		p.counters.Retransmitted++
 	}
-	p.outbox = append(p.outbox, f.buf[:f.n])
+	switch {
+	case p.parts != nil:
+		p.outbox = append(p.outbox, f.buf[:f.n])
+		p.outdata = append(p.outdata, f.data)
+	default:
+		if !f.joined {
+			copy(f.buf[f.n:], f.data)
+			f.joined = true
+		}
+		p.outbox = append(p.outbox, f.buf[:f.n+len(f.data)])
+	}
 	if len(p.outbox) == 1 {
 		t.sending = append(t.sending, p)
 	}
@@ -467,7 +530,15 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 // only this lock's holder finishes frames.
 func (t *Target) flushLocked() {
 	for _, p := range t.sending {
-		if err := p.port.Send(p.outbox); err != nil {
+		var err error
+		if p.parts != nil {
+			err = p.parts.SendParts(p.outbox, p.outdata)
+			clear(p.outdata)
+			p.outdata = p.outdata[:0]
+		} else {
+			err = p.port.Send(p.outbox)
+		}
+		if err != nil {
 			// The frames stay in flight: their timers send them
 			// again, on another path if there is one.
 			p.counters.SendErrors++
@@ -482,16 +553,18 @@ func (t *Target) flushLocked() {
 // handleReplyLocked matches a reply (ATA or control) to its frame and finishes it.
 // The caller pumps the target afterwards, once for a whole batch of
 // replies, so that what they make room for leaves in one Send.
-func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now time.Time) {
+// handleReplyLocked takes a reply that arrived in buf, and reports
+// whether a read kept buf for its data.
+func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now time.Time, buf *rxBuf) (kept bool) {
 	f := t.inflight[h.Tag]
 	if f == nil || f.cmd != h.Command {
 		t.lateReplyLocked(port, h, now)
-		return
+		return false
 	}
 	p := f.path
 	if p.port != port || p.mac != h.Src {
 		t.counters.Foreign++
-		return
+		return false
 	}
 	var err error
 	if h.Failed() {
@@ -502,16 +575,23 @@ func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now t
 		var a wire.ATA
 		if a.Unmarshal(body) != nil {
 			t.counters.Malformed++
-			return
+			return false
 		}
 		switch need := f.count * wire.SectorSize; {
 		case a.CmdStatus&wire.ATAStatusBad != 0:
 			err = &ATAError{Status: a.CmdStatus, Err: a.ErrFeature}
-		case f.dst != nil && len(a.Data) < need:
+		case (f.dst != nil || f.keep) && len(a.Data) < need:
 			// Dropped, not failed: the retransmit may fare better,
 			// and a spoofer must not be able to fail our I/O.
 			t.counters.Malformed++
-			return
+			return false
+		case f.keep && buf != nil:
+			f.req.chunks[f.chunk] = a.Data[:need]
+			f.req.kept = append(f.req.kept, buf)
+			kept = true
+		case f.keep:
+			// No buffer to keep (a caller that reuses its own).
+			f.req.chunks[f.chunk] = append([]byte(nil), a.Data[:need]...)
 		case f.dst != nil:
 			copy(f.dst, a.Data[:need])
 		}
@@ -537,6 +617,7 @@ func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now t
 		t.ghosts = append(t.ghosts, ghost{lba: f.lba, count: f.count, until: f.sent.Add(t.copyLifetimeLocked(p))})
 	}
 	t.finishLocked(f)
+	return kept
 }
 
 // copyLifetimeLocked bounds how long a copy of a frame can still be on its
@@ -666,6 +747,7 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 	}
 	if p == nil {
 		p = &path{port: port, mac: mac, win: newWindow(cfg.BufferCount)}
+		p.parts, _ = port.(PartsSender)
 		t.paths = append(t.paths, p)
 		// Only targets in use are worth a line: every target on the
 		// segment answers everyone's broadcasts.

@@ -20,7 +20,9 @@
 // requests that arrive together share a send, and one writer goroutine
 // answers all that finished together in one write. Each request then costs
 // no goroutine hand-off of its own, which on a virtual machine is most of
-// a small request's cost.
+// a small request's cost. A Starter that is a FrameReader hands a READ's
+// data over in the buffers it arrived in, and they go to the socket as
+// they are (one writev), not copied into one buffer first.
 //
 // # Data safety
 //

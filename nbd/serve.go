@@ -87,8 +87,10 @@ func Serve(ctx context.Context, conn io.ReadWriter, b Backend, opts Options) err
 		go s.work()
 	}
 	if st, ok := b.(Starter); ok {
+		fr, _ := b.(FrameReader)
 		s.st = starting{
 			starter: st,
+			frames:  fr,
 			slots:   make(chan struct{}, opts.Workers),
 			wake:    make(chan struct{}, 1),
 			stop:    make(chan struct{}),

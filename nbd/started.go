@@ -11,6 +11,8 @@ package nbd
 // that finish together leave in one write.
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"sync"
 )
@@ -30,16 +32,29 @@ type Starter interface {
 	Kick()
 }
 
+// FrameReader is a Starter that can also read without copying: the data
+// arrives as slices of the Starter's own buffers (the AoE engine's receive
+// buffers), which go to the socket as they are and are given back with
+// release once written. then is called as StartRead's; release must be
+// called once whatever err is.
+type FrameReader interface {
+	StartReadFrames(off int64, n int, then func(data [][]byte, release func(), err error))
+}
+
 // startedReq is one request on the started path.
 type startedReq struct {
 	req Request
 	buf *[]byte // READ: reply header room, then the data; WRITE: the payload
 	err error
+	// A READ through a FrameReader has its data here instead of in buf.
+	data    [][]byte
+	release func()
 }
 
 // starting is the server's state for the started path.
 type starting struct {
 	starter  Starter
+	frames   FrameReader   // the starter, if it is one
 	slots    chan struct{} // one per started request not yet answered
 	inflight sync.WaitGroup
 	unkicked bool // set by the reader: something was started since the last Kick
@@ -80,6 +95,14 @@ func (s *server) start(j job) {
 	r := &startedReq{req: j.req}
 	then := func(err error) { r.err = err; s.finish(r) }
 	off := int64(j.req.Offset)
+	if j.req.Command == CmdRead && s.st.frames != nil {
+		s.st.unkicked = true
+		s.st.frames.StartReadFrames(off, int(j.req.Length), func(data [][]byte, release func(), err error) {
+			r.data, r.release, r.err = data, release, err
+			s.finish(r)
+		})
+		return
+	}
 	if j.req.Command == CmdRead {
 		r.buf = buffers.get(replySize + int(j.req.Length))
 		s.st.unkicked = true
@@ -129,6 +152,10 @@ func (s *server) replyWriter() {
 		}
 		out = out[:0]
 		for _, r := range batch {
+			if r.err == nil && r.release != nil && !lengthIs(r.data, int(r.req.Length)) {
+				// Never a short reply: it would put the stream out of step.
+				r.err = fmt.Errorf("nbd: backend returned the wrong amount of data for %d bytes: %w", r.req.Length, io.ErrUnexpectedEOF)
+			}
 			switch {
 			case r.err != nil:
 				if s.opts.OnError != nil {
@@ -137,6 +164,11 @@ func (s *server) replyWriter() {
 				at := len(hdrs)
 				hdrs, _ = Reply{Error: uint32(errnoOf(r.err)), Handle: r.req.Handle}.AppendBinary(hdrs)
 				out = append(out, hdrs[at:])
+			case r.release != nil:
+				at := len(hdrs)
+				hdrs, _ = Reply{Handle: r.req.Handle}.AppendBinary(hdrs)
+				out = append(out, hdrs[at:])
+				out = append(out, r.data...)
 			case r.req.Command == CmdRead:
 				b := *r.buf
 				_, _ = Reply{Handle: r.req.Handle}.AppendBinary(b[:0])
@@ -153,12 +185,23 @@ func (s *server) replyWriter() {
 		send := out // WriteTo consumes its slice; out keeps its capacity
 		s.sendBuffers(&send)
 		for i, r := range batch {
-			buffers.put(r.buf)
+			if r.release != nil {
+				r.release()
+			} else {
+				buffers.put(r.buf)
+			}
 			batch[i] = nil
 			<-s.st.slots
 			s.st.inflight.Done()
 		}
 	}
+}
+
+func lengthIs(data [][]byte, n int) bool {
+	for _, d := range data {
+		n -= len(d)
+	}
+	return n == 0
 }
 
 // sendBuffers writes whole replies in one go, as send does one.

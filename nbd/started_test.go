@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -13,6 +14,48 @@ func bothPaths(t *testing.T, test func(t *testing.T, wrap func(Backend) Backend)
 	t.Run("workers", func(t *testing.T) { test(t, func(b Backend) Backend { return b }) })
 	t.Run("started", func(t *testing.T) {
 		test(t, func(b Backend) Backend { return &startedBackend{Backend: b} })
+	})
+	t.Run("frames", func(t *testing.T) {
+		var all []*framesBackend
+		t.Cleanup(func() {
+			for _, f := range all {
+				if n := f.unreleased.Load(); n != 0 {
+					t.Errorf("%d reads' frames were never released", n)
+				}
+			}
+		})
+		test(t, func(b Backend) Backend {
+			f := &framesBackend{startedBackend: startedBackend{Backend: b}}
+			all = append(all, f)
+			return f
+		})
+	})
+}
+
+// framesBackend is a startedBackend that is also a FrameReader: a read's
+// data comes back in chunks of odd sizes, and every release is counted.
+type framesBackend struct {
+	startedBackend
+	unreleased atomic.Int64
+}
+
+func (f *framesBackend) StartReadFrames(off int64, n int, then func(data [][]byte, release func(), err error)) {
+	f.queue(func() {
+		p := make([]byte, n)
+		got, err := f.ReadAt(p, off)
+		if err == nil && got < n {
+			err = fmt.Errorf("short read: %w", io.ErrUnexpectedEOF)
+		}
+		var data [][]byte
+		if err == nil {
+			for len(p) > 0 {
+				k := min(len(p), 1000)
+				data, p = append(data, p[:k]), p[k:]
+			}
+		}
+		f.unreleased.Add(1)
+		var once sync.Once
+		then(data, func() { once.Do(func() { f.unreleased.Add(-1) }) }, err)
 	})
 }
 

@@ -19,28 +19,39 @@ const maxBatch = 64
 type mmsg struct {
 	mu    sync.Mutex
 	hdrs  [maxBatch]unix.Mmsghdr
-	iovs  [maxBatch]unix.Iovec
+	iovs  [2 * maxBatch]unix.Iovec // two per message: a frame's head and data
 	addrs [maxBatch]unix.RawSockaddrLinklayer
 }
 
-// prepare points the first n headers at bufs; with names, each also gets
-// an address to fill in.
-func (m *mmsg) prepare(bufs [][]byte, n int, names bool) {
+// prepare points the first n headers at bufs, followed by datas[i] if
+// datas is not nil (a frame sent from two parts); with names, each also
+// gets an address to fill in.
+func (m *mmsg) prepare(bufs, datas [][]byte, n int, names bool) {
 	for i := 0; i < n; i++ {
-		m.iovs[i] = unix.Iovec{}
-		if len(bufs[i]) > 0 {
-			m.iovs[i].Base = &bufs[i][0]
+		iov := m.iovs[2*i : 2*i+2]
+		setIovec(&iov[0], bufs[i])
+		parts := 1
+		if datas != nil && len(datas[i]) > 0 {
+			setIovec(&iov[1], datas[i])
+			parts = 2
 		}
-		m.iovs[i].SetLen(len(bufs[i]))
 		h := &m.hdrs[i]
 		*h = unix.Mmsghdr{}
-		h.Hdr.Iov = &m.iovs[i]
-		h.Hdr.SetIovlen(1)
+		h.Hdr.Iov = &iov[0]
+		h.Hdr.SetIovlen(parts)
 		if names {
 			h.Hdr.Name = (*byte)(unsafe.Pointer(&m.addrs[i]))
 			h.Hdr.Namelen = unix.SizeofSockaddrLinklayer
 		}
 	}
+}
+
+func setIovec(v *unix.Iovec, b []byte) {
+	*v = unix.Iovec{}
+	if len(b) > 0 {
+		v.Base = &b[0]
+	}
+	v.SetLen(len(b))
 }
 
 // recvmmsg takes up to n waiting frames without blocking. MSG_TRUNC makes

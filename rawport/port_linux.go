@@ -157,7 +157,19 @@ func (p *Port) MTU() int {
 // first 6 bytes. It never waits: a frame that finds the queue full is
 // dropped and counted in Stats. Any other failure stops the batch and is
 // returned; the frames before it were sent.
-func (p *Port) Send(frames [][]byte) error {
+func (p *Port) Send(frames [][]byte) error { return p.send(frames, nil) }
+
+// SendParts sends frames made of two parts each, heads[i] then datas[i],
+// without joining them first: the data goes from where it is straight into
+// the kernel, which saves a copy of every byte written.
+func (p *Port) SendParts(heads, datas [][]byte) error {
+	if len(datas) != len(heads) {
+		return &OpError{Op: "send", Iface: p.name, Err: fmt.Errorf("%d heads but %d data parts", len(heads), len(datas))}
+	}
+	return p.send(heads, datas)
+}
+
+func (p *Port) send(frames, datas [][]byte) error {
 	if p.closed.Load() {
 		return &OpError{Op: "send", Iface: p.name, Err: net.ErrClosed}
 	}
@@ -166,7 +178,11 @@ func (p *Port) Send(frames [][]byte) error {
 	var failed error
 	for done := 0; done < len(frames) && failed == nil; {
 		n := min(len(frames)-done, maxBatch)
-		p.tx.prepare(frames[done:], n, false)
+		var d [][]byte
+		if datas != nil {
+			d = datas[done:]
+		}
+		p.tx.prepare(frames[done:], d, n, false)
 		err := p.raw.Write(func(fd uintptr) bool {
 			// The socket is bound to the interface and the EtherType,
 			// and a raw frame carries its own header: no address needed.
@@ -182,8 +198,11 @@ func (p *Port) Send(frames [][]byte) error {
 				p.sendDropped.Add(1)
 				done++
 			default:
-				f := frames[done]
-				failed = fmt.Errorf("frame %d of %d (%d bytes): %w", done+1, len(frames), len(f), err)
+				size := len(frames[done])
+				if datas != nil {
+					size += len(datas[done])
+				}
+				failed = fmt.Errorf("frame %d of %d (%d bytes): %w", done+1, len(frames), size, err)
 			}
 			return true // never wait for the socket to become writable
 		})
@@ -216,7 +235,7 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 	p.rx.mu.Lock()
 	defer p.rx.mu.Unlock()
 	for {
-		p.rx.prepare(bufs, want, true)
+		p.rx.prepare(bufs, nil, want, true)
 		var (
 			got  int
 			rerr error

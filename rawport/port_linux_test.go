@@ -692,3 +692,35 @@ func TestFilterRepliesKeepsOnlyOurs(t *testing.T) {
 		t.Fatalf("received tags %x, want only 80000003 and the announcement's 0", got)
 	}
 }
+
+// TestSendPartsJoinsHeadAndData: frames sent in two parts arrive as one,
+// byte for byte, in order, and a batch larger than one sendmmsg call's
+// still all leaves.
+func TestSendPartsJoinsHeadAndData(t *testing.T) {
+	bed := testbed.New(t, 1500)
+	host := open(t, bed.HostIface())
+	peer := openInBed(t, bed)
+	const count = rawport.MaxBatch + 10
+	var heads, datas, whole [][]byte
+	for i := range count {
+		f := frame(host.MAC(), peer.MAC(), uint32(testTag+i), 100+i*10)
+		for j := 36; j < len(f); j++ {
+			f[j] = byte(i + j)
+		}
+		whole = append(whole, f)
+		heads, datas = append(heads, f[:36]), append(datas, f[36:])
+	}
+	if err := peer.SendParts(heads, datas); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.SendParts(heads, datas[:1]); err == nil {
+		t.Error("SendParts with fewer data parts than heads did not fail")
+	}
+	hr := startReader(host, 2048)
+	for i := range count {
+		got := hr.nextOurs(t, 2*time.Second, "a frame sent in parts")
+		if !bytes.Equal(got, whole[i]) {
+			t.Fatalf("frame %d: got %d bytes %x..., want %d bytes %x...", i, len(got), got[:40], len(whole[i]), whole[i][:40])
+		}
+	}
+}

@@ -50,7 +50,10 @@ const (
 // The engine's Target serves the nbd device on the started path (no
 // goroutine per request); this keeps a signature change from quietly
 // sending it down the slower one.
-var _ nbd.Starter = (*initiator.Target)(nil)
+var (
+	_ nbd.Starter     = (*initiator.Target)(nil)
+	_ nbd.FrameReader = (*initiator.Target)(nil)
+)
 
 func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Logf == nil {

@@ -66,7 +66,7 @@ type PathState struct {
 // InterfaceState is one interface's socket counters: how many frames each
 // system call moved, which is where a userspace initiator's CPU goes.
 type InterfaceState struct {
-	Interface     string `json:"interface"`
+	Interface     string `json:"nic"` // not "interface": scripts count paths by that key
 	FramesOut     uint64 `json:"frames_out"`
 	SendCalls     uint64 `json:"send_calls"`
 	FramesIn      uint64 `json:"frames_in"`

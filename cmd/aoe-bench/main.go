@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,14 @@ func main() {
 }
 
 func run(c *cli.Context) error {
+	// GOAOE_CPUPROFILE=FILE profiles the run, as it does aoe-attach.
+	if path := os.Getenv("GOAOE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	if c.NArg() != 1 {
 		return errors.New("name one target, e.g. aoe-bench e1.2")
 	}
@@ -125,6 +134,9 @@ func measure(t *initiator.Target, op string, size int64, block, depth int) error
 	}
 	fmt.Printf("%-5s %8.1f MB/s  %9.0f frames/s  %6d retransmits  %.2fs\n", op,
 		float64(size)/elapsed.Seconds()/1e6, float64(frames)/elapsed.Seconds(), retrans, elapsed.Seconds())
+	for _, p := range after.Paths {
+		fmt.Printf("      path %s -> %s: window %d, srtt %v\n", p.Port, p.MAC, p.Window, p.SRTT.Round(time.Microsecond))
+	}
 	return nil
 }
 

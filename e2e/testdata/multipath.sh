@@ -114,6 +114,7 @@ while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 5 ]; do
 done
 result join_secs "$joined"
 read_mbs "$DEV" 32 >/dev/null
+sleep 2 # the state file is rewritten every second; the read can be quicker
 result join_eth2_replies "$(path_field eth2 replies)"
 aoe-stat -v
 detach "$T"
