@@ -385,17 +385,25 @@ func (ini *Initiator) learn(p Port, h *wire.Header, c *wire.Config) {
 	}
 }
 
+// idleGrace is how long the sweeper keeps ticking after the last request
+// ended before it parks.
+const idleGrace = time.Second
+
 // sweeper retransmits overdue frames and declares silent targets dead. It
-// ticks only while some request is in progress; when idle it wakes only to
-// probe paths that are down, so that a repaired link is back in use before
-// the next I/O needs it.
+// runs while requests are in progress and for idleGrace after; parked, it
+// wakes only to probe paths that are down, so that a repaired link is back
+// in use before the next I/O needs it.
 func (ini *Initiator) sweeper() {
 	defer ini.wg.Done()
 	timer := time.NewTimer(ini.opts.Tick)
 	defer timer.Stop()
 	sleep := ini.opts.Tick
+	var lastBusy time.Time
 	for {
-		if ini.busy.Load() == 0 {
+		// Parking only after a spell of idleness: one request at a time
+		// would otherwise wake the sweeper twice per request, and a
+		// wakeup is dear on a virtual machine.
+		if ini.busy.Load() == 0 && time.Since(lastBusy) >= idleGrace {
 			sleep = ini.opts.Tick
 			var probe <-chan time.Time
 			if ini.anyPathDown() {
@@ -421,6 +429,9 @@ func (ini *Initiator) sweeper() {
 			return
 		}
 		now := time.Now()
+		if ini.busy.Load() > 0 {
+			lastBusy = now
+		}
 		sleep = ini.opts.MaxRTO
 		for _, t := range ini.Targets() {
 			sleep = min(sleep, t.sweep(now))

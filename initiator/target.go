@@ -670,9 +670,6 @@ func (t *Target) releaseHeldLocked(now time.Time) {
 func (t *Target) sweep(now time.Time) (next time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.busy == 0 {
-		return t.ini.opts.MaxRTO
-	}
 	// No frame sent from now on can be overdue before the shortest
 	// timeout of any path: that bounds the sleep when nothing is overdue.
 	next = t.ini.opts.MaxRTO
@@ -680,6 +677,9 @@ func (t *Target) sweep(now time.Time) (next time.Duration) {
 		if !p.down {
 			next = min(next, p.rtt.rto(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
 		}
+	}
+	if t.busy == 0 {
+		return next
 	}
 	for _, f := range t.inflight {
 		if now.Before(f.deadline) {
