@@ -293,6 +293,7 @@ func (ini *Initiator) receive(p Port) {
 	defer ini.wg.Done()
 	var rx rxBufs
 	rx.fit(p.MTU())
+	fitted := time.Now()
 	sizes := make([]int, receiveBatch)
 	var touched []*Target
 	for {
@@ -320,7 +321,13 @@ func (ini *Initiator) receive(p Port) {
 		}
 		clear(touched)
 		touched = touched[:0]
-		rx.fit(p.MTU())
+		// MTU can cost a system call: look once a second. A frame
+		// larger than the buffers meanwhile is dropped as truncated,
+		// and retransmitted.
+		if now.Sub(fitted) >= time.Second {
+			rx.fit(p.MTU())
+			fitted = now
+		}
 	}
 }
 

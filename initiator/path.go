@@ -117,7 +117,7 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 	var best *path
 	var bestScore float64
 	for _, p := range t.paths {
-		if p.down {
+		if p.down || p.inflight >= p.win.size {
 			continue
 		}
 		// A path's room is its window, within what its target port

@@ -147,16 +147,14 @@ type frame struct {
 	lba   uint64
 	count int    // sectors
 	dst   []byte // where a read's sectors go (the caller's buffer)
-	keep  bool   // or: keep the receive buffer, as req.chunks[chunk]
-	chunk int
+	chunk int    // or, if req.chunks is set: keep the receive buffer as req.chunks[chunk]
 	buf   []byte // the encoded frame; MACs and tag are set per send
 	n     int    // encoded length, data not included
 	// data is a write's sectors, the caller's own: sent after buf[:n]
-	// in parts, or copied in behind it once (joined) for a port that
+	// in parts, or copied in behind it at each send for a port that
 	// takes whole frames only.
-	data   []byte
-	joined bool
-	write  bool
+	data  []byte
+	write bool
 	// cmd is the AoE command: ATA, or a control command.
 	cmd wire.Command
 	// sample says whether the reply's round trip may update the RTT
@@ -192,7 +190,7 @@ func (t *Target) Identify() (*Identity, error) {
 
 // ReadAt reads whole sectors at off. It implements io.ReaderAt.
 func (t *Target) ReadAt(p []byte, off int64) (int, error) {
-	if err := t.transfer("read", p, len(p), off, nil, false); err != nil {
+	if err := t.wait(t.prepare("read", p, len(p), off)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -201,7 +199,7 @@ func (t *Target) ReadAt(p []byte, off int64) (int, error) {
 // WriteAt writes whole sectors at off and returns once the target
 // acknowledged every one. It implements io.WriterAt.
 func (t *Target) WriteAt(p []byte, off int64) (int, error) {
-	if err := t.transfer("write", p, len(p), off, nil, false); err != nil {
+	if err := t.wait(t.prepare("write", p, len(p), off)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -213,7 +211,8 @@ func (t *Target) WriteAt(p []byte, off int64) (int, error) {
 // is answered (p is filled then) or the request failed; it runs with the
 // target locked, so it must not block or call the Target.
 func (t *Target) StartRead(p []byte, off int64, then func(error)) {
-	_ = t.transfer("read", p, len(p), off, then, false)
+	req, frames, err := t.prepare("read", p, len(p), off)
+	t.start(req, frames, err, then)
 }
 
 // StartReadFrames is StartRead without the copy: the n bytes at off stay
@@ -222,33 +221,30 @@ func (t *Target) StartRead(p []byte, off int64, then func(error)) {
 // done with them, error or not; until then the buffers are the reader's.
 // then runs with the target locked, as StartRead's.
 func (t *Target) StartReadFrames(off int64, n int, then func(data [][]byte, release func(), err error)) {
-	var req *request
-	done := func(err error) {
-		var data [][]byte
-		var kept []*rxBuf
-		if req != nil {
-			data, kept = req.chunks, req.kept
-		}
-		release := func() {
-			for _, b := range kept {
-				b.release()
-			}
-		}
+	req, frames, err := t.prepare("read", nil, n, off)
+	if req == nil {
+		t.start(nil, nil, err, func(err error) { then(nil, func() {}, err) })
+		return
+	}
+	t.start(req, frames, nil, func(err error) {
+		data, kept := req.chunks, req.kept
 		if err != nil {
 			data = nil
 		}
-		then(data, release, err)
-	}
-	// transfer sets req before the request can finish (under the lock
-	// that done runs under too).
-	_ = t.transfer("read", nil, n, off, done, true, &req)
+		then(data, func() {
+			for _, b := range kept {
+				b.release()
+			}
+		}, err)
+	})
 }
 
 // StartWrite is WriteAt without the wait, as StartRead. p is sent from
 // where it is, so it must stay as it is until then is called; then(nil)
 // means the target acknowledged every sector.
 func (t *Target) StartWrite(p []byte, off int64, then func(error)) {
-	_ = t.transfer("write", p, len(p), off, then, false)
+	req, frames, err := t.prepare("write", p, len(p), off)
+	t.start(req, frames, err, then)
 }
 
 // Kick sends what StartRead and StartWrite queued, as far as the windows
@@ -278,11 +274,11 @@ func (t *Target) Flush() error {
 	return t.run(req, []*frame{t.newFrame(req, "flush", &a, nil)})
 }
 
-// transfer reads or writes the n bytes of p at off: it waits if then is
-// nil, or else starts the request and returns nil, calling then when it is
-// over. keep reads into the receive buffers instead of p (which is nil);
-// the request is stored in *started, if given, before anything is sent.
-func (t *Target) transfer(op string, p []byte, n int, off int64, then func(error), keep bool, started ...**request) error {
+// prepare checks a read or write of the n bytes at off and splits it into
+// frames. A nil p on a read keeps the receive buffers instead (the data
+// goes to req.chunks). A request with nothing to do, or refused, comes
+// back nil, with the error if refused.
+func (t *Target) prepare(op string, p []byte, n int, off int64) (*request, []*frame, error) {
 	id := t.Identity()
 	lba, sectors := uint64(off)/wire.SectorSize, n/wire.SectorSize
 	var err error
@@ -293,25 +289,18 @@ func (t *Target) transfer(op string, p []byte, n int, off int64, then func(error
 		err = ErrUnaligned
 	case lba+uint64(sectors) > id.Sectors:
 		err = ErrRange
+	case n == 0:
+		return nil, nil, nil
 	}
 	if err != nil {
-		err = &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
+		return nil, nil, &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
 	}
-	if err != nil || n == 0 {
-		if then != nil {
-			t.mu.Lock() // then is always called locked
-			then(err)
-			t.mu.Unlock()
-			return nil
-		}
-		return err
-	}
-	write := op == "write"
+	write, keep := op == "write", p == nil
 	per := t.MaxSectors()
 	req := t.newRequest()
 	frames := make([]*frame, 0, (sectors+per-1)/per)
 	if keep {
-		req.chunks = make([][]byte, 0, (sectors+per-1)/per)
+		req.chunks = make([][]byte, 0, cap(frames))
 	}
 	for s := 0; s < sectors; s += per {
 		n := min(per, sectors-s)
@@ -343,24 +332,35 @@ func (t *Target) transfer(op string, p []byte, n int, off int64, then func(error
 		f.lba, f.count, f.sample, f.write = lba+uint64(s), n, true, write
 		switch {
 		case keep:
-			f.keep, f.chunk = true, len(req.chunks)
+			f.chunk = len(req.chunks)
 			req.chunks = append(req.chunks, nil)
 		case !write:
 			f.dst = chunk
 		}
 		frames = append(frames, f)
 	}
-	for _, r := range started {
-		*r = req
-	}
-	if then != nil {
-		req.done, req.then = nil, then
-		t.mu.Lock()
-		t.submitLocked(req, frames)
-		t.mu.Unlock()
-		return nil
+	return req, frames, nil
+}
+
+// wait runs a prepared request and waits for it.
+func (t *Target) wait(req *request, frames []*frame, err error) error {
+	if req == nil {
+		return err
 	}
 	return t.run(req, frames)
+}
+
+// start queues a prepared request to finish with then, or calls then at
+// once (locked, as always) if there is nothing to send.
+func (t *Target) start(req *request, frames []*frame, err error, then func(error)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if req == nil {
+		then(err)
+		return
+	}
+	req.done, req.then = nil, then
+	t.submitLocked(req, frames)
 }
 
 func (t *Target) newRequest() *request { return &request{done: make(chan struct{})} }
@@ -431,6 +431,9 @@ const sendBatch = 8
 // batch (a quarter of the windows, at most sendBatch) while at least that
 // many are still in flight.
 func (t *Target) holdForBatchLocked() bool {
+	if t.queue.len() == 0 || len(t.inflight) == 0 {
+		return false
+	}
 	free, size := 0, 0
 	for _, p := range t.paths {
 		if !p.down {
@@ -514,10 +517,7 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 		p.outbox = append(p.outbox, f.buf[:f.n])
 		p.outdata = append(p.outdata, f.data)
 	default:
-		if !f.joined {
-			copy(f.buf[f.n:], f.data)
-			f.joined = true
-		}
+		copy(f.buf[f.n:], f.data)
 		p.outbox = append(p.outbox, f.buf[:f.n+len(f.data)])
 	}
 	if len(p.outbox) == 1 {
@@ -550,11 +550,10 @@ func (t *Target) flushLocked() {
 	t.sending = t.sending[:0]
 }
 
-// handleReplyLocked matches a reply (ATA or control) to its frame and finishes it.
-// The caller pumps the target afterwards, once for a whole batch of
-// replies, so that what they make room for leaves in one Send.
-// handleReplyLocked takes a reply that arrived in buf, and reports
-// whether a read kept buf for its data.
+// handleReplyLocked matches a reply (ATA or control), which arrived in
+// buf, to its frame and finishes it; it reports whether a read kept buf
+// for its data. The caller pumps the target afterwards, once for a whole
+// batch of replies, so that what they make room for leaves in one Send.
 func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now time.Time, buf *rxBuf) (kept bool) {
 	f := t.inflight[h.Tag]
 	if f == nil || f.cmd != h.Command {
@@ -580,18 +579,15 @@ func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now t
 		switch need := f.count * wire.SectorSize; {
 		case a.CmdStatus&wire.ATAStatusBad != 0:
 			err = &ATAError{Status: a.CmdStatus, Err: a.ErrFeature}
-		case (f.dst != nil || f.keep) && len(a.Data) < need:
+		case (f.dst != nil || f.req.chunks != nil) && len(a.Data) < need:
 			// Dropped, not failed: the retransmit may fare better,
 			// and a spoofer must not be able to fail our I/O.
 			t.counters.Malformed++
 			return false
-		case f.keep && buf != nil:
+		case f.req.chunks != nil:
 			f.req.chunks[f.chunk] = a.Data[:need]
 			f.req.kept = append(f.req.kept, buf)
 			kept = true
-		case f.keep:
-			// No buffer to keep (a caller that reuses its own).
-			f.req.chunks[f.chunk] = append([]byte(nil), a.Data[:need]...)
 		case f.dst != nil:
 			copy(f.dst, a.Data[:need])
 		}

@@ -369,11 +369,16 @@ func (s *server) replyOK(req Request, hdr []byte) {
 }
 
 func (s *server) replyError(req Request, err error, hdr []byte) {
+	s.report(req, err)
+	b, _ := Reply{Error: uint32(errnoOf(err)), Handle: req.Handle}.AppendBinary(hdr[:0])
+	s.send(b)
+}
+
+// report tells OnError, if set, of a failed request.
+func (s *server) report(req Request, err error) {
 	if s.opts.OnError != nil {
 		s.opts.OnError(req.Command.String(), int64(req.Offset), int(req.Length), err)
 	}
-	b, _ := Reply{Error: uint32(errnoOf(err)), Handle: req.Handle}.AppendBinary(hdr[:0])
-	s.send(b)
 }
 
 // send writes one whole reply. After a failed write nothing more is sent:

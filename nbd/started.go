@@ -92,26 +92,23 @@ func (s *server) start(j job) {
 		s.st.slots <- struct{}{}
 	}
 	s.st.inflight.Add(1)
+	s.st.unkicked = true
 	r := &startedReq{req: j.req}
 	then := func(err error) { r.err = err; s.finish(r) }
-	off := int64(j.req.Offset)
-	if j.req.Command == CmdRead && s.st.frames != nil {
-		s.st.unkicked = true
-		s.st.frames.StartReadFrames(off, int(j.req.Length), func(data [][]byte, release func(), err error) {
-			r.data, r.release, r.err = data, release, err
-			s.finish(r)
+	off, n := int64(j.req.Offset), int(j.req.Length)
+	switch {
+	case j.req.Command == CmdWrite:
+		r.buf = j.payload
+		s.st.starter.StartWrite(*r.buf, off, then)
+	case s.st.frames != nil:
+		s.st.frames.StartReadFrames(off, n, func(data [][]byte, release func(), err error) {
+			r.data, r.release = data, release
+			then(err)
 		})
-		return
-	}
-	if j.req.Command == CmdRead {
-		r.buf = buffers.get(replySize + int(j.req.Length))
-		s.st.unkicked = true
+	default:
+		r.buf = buffers.get(replySize + n)
 		s.st.starter.StartRead((*r.buf)[replySize:], off, then)
-		return
 	}
-	r.buf = j.payload
-	s.st.unkicked = true
-	s.st.starter.StartWrite(*r.buf, off, then)
 }
 
 // finish queues a finished request for the reply writer; it never blocks.
@@ -156,30 +153,26 @@ func (s *server) replyWriter() {
 				// Never a short reply: it would put the stream out of step.
 				r.err = fmt.Errorf("nbd: backend returned the wrong amount of data for %d bytes: %w", r.req.Length, io.ErrUnexpectedEOF)
 			}
+			rep := Reply{Handle: r.req.Handle}
 			switch {
 			case r.err != nil:
-				if s.opts.OnError != nil {
-					s.opts.OnError(r.req.Command.String(), int64(r.req.Offset), int(r.req.Length), r.err)
-				}
-				at := len(hdrs)
-				hdrs, _ = Reply{Error: uint32(errnoOf(r.err)), Handle: r.req.Handle}.AppendBinary(hdrs)
-				out = append(out, hdrs[at:])
-			case r.release != nil:
-				at := len(hdrs)
-				hdrs, _ = Reply{Handle: r.req.Handle}.AppendBinary(hdrs)
-				out = append(out, hdrs[at:])
-				out = append(out, r.data...)
-			case r.req.Command == CmdRead:
-				b := *r.buf
-				_, _ = Reply{Handle: r.req.Handle}.AppendBinary(b[:0])
-				out = append(out, b)
-			default:
+				s.report(r.req, r.err)
+				rep.Error = uint32(errnoOf(r.err))
+			case r.req.Command == CmdWrite:
 				// Counted before the reply leaves: flush-on-disconnect
 				// must see every acknowledged write.
 				s.written.Add(1)
-				at := len(hdrs)
-				hdrs, _ = Reply{Handle: r.req.Handle}.AppendBinary(hdrs)
-				out = append(out, hdrs[at:])
+			case r.release == nil:
+				// A READ into our buffer: the header goes in its headroom.
+				_, _ = rep.AppendBinary((*r.buf)[:0])
+				out = append(out, *r.buf)
+				continue
+			}
+			at := len(hdrs)
+			hdrs, _ = rep.AppendBinary(hdrs)
+			out = append(out, hdrs[at:])
+			if r.err == nil && r.release != nil {
+				out = append(out, r.data...)
 			}
 		}
 		send := out // WriteTo consumes its slice; out keeps its capacity
