@@ -278,7 +278,7 @@ func (ini *Initiator) Close() error {
 	for _, t := range targets {
 		t.mu.Lock()
 		t.failAllLocked(ErrClosed)
-		t.mu.Unlock()
+		t.unlock()
 	}
 	ini.wg.Wait()
 	return nil
@@ -317,7 +317,7 @@ func (ini *Initiator) receive(p Port) {
 		for _, t := range touched {
 			t.mu.Lock()
 			t.pumpLocked(now)
-			t.mu.Unlock()
+			t.unlock()
 		}
 		clear(touched)
 		touched = touched[:0]
@@ -354,7 +354,7 @@ func (ini *Initiator) dispatch(p Port, frame []byte, now time.Time, buf *rxBuf) 
 		}
 		t.mu.Lock()
 		kept := t.handleReplyLocked(p, &h, body, now, buf)
-		t.mu.Unlock()
+		t.unlock()
 		return t, kept
 	case wire.CommandConfig:
 		var c wire.Config

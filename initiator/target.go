@@ -47,6 +47,28 @@ type Target struct {
 	// retiredFor has passed.
 	retired   map[uint32]retiredSend
 	framePool sync.Pool
+	// completed are started requests that finished while the lock was
+	// held; unlock calls their then once it is released, so that a
+	// completion may block (write its reply to a socket) or call the
+	// Target without holding up the receive loop or the sweeper.
+	completed []*request
+}
+
+// unlock releases t.mu and then calls the completions of the requests that
+// finished meanwhile, in the order they finished. Every unlock of a
+// section that can finish a request goes through it.
+func (t *Target) unlock() {
+	if len(t.completed) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	done := t.completed
+	t.completed = nil
+	t.mu.Unlock()
+	for i, req := range done {
+		req.then(req.err)
+		done[i] = nil
+	}
 }
 
 // TargetCounters are the frames a target's replies were dropped for.
@@ -91,14 +113,14 @@ func (t *Target) Addr() Addr { return t.addr }
 // Config is the target's last Query Config answer.
 func (t *Target) Config() TargetConfig {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	return t.config
 }
 
 // Identity is the target's IDENTIFY answer, nil before Identify.
 func (t *Target) Identity() *Identity {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	return t.ident
 }
 
@@ -113,7 +135,7 @@ func (t *Target) Size() int64 {
 // MaxSectors is how many sectors one frame carries to this target.
 func (t *Target) MaxSectors() int {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	return t.maxSectors
 }
 
@@ -123,7 +145,7 @@ type request struct {
 	err     error
 	reply   []byte // a control command's answer
 	// Exactly one of done and then is set: a waiting caller's channel,
-	// or a started request's completion, called under the target's lock.
+	// or a started request's completion, called by Target.unlock.
 	done chan struct{}
 	then func(error)
 	// A read started by StartReadFrames keeps the receive buffers: its
@@ -184,7 +206,7 @@ func (t *Target) Identify() (*Identity, error) {
 	id := parseIdentity(data)
 	t.mu.Lock()
 	t.ident = id
-	t.mu.Unlock()
+	t.unlock()
 	return id, nil
 }
 
@@ -208,8 +230,11 @@ func (t *Target) WriteAt(p []byte, off int64) (int, error) {
 // StartRead is ReadAt without the wait: it queues the frames and returns;
 // nothing is sent before the next Kick, so that many requests share one
 // send. then is called exactly once, with ReadAt's error, when every frame
-// is answered (p is filled then) or the request failed; it runs with the
-// target locked, so it must not block or call the Target.
+// is answered (p is filled then) or the request failed; it runs after the
+// target's lock is released, in the goroutine that finished the request
+// (the receive loop, the sweeper, or the caller of Start or Kick), so it
+// should be brief: a reply written at once is fine, a long wait holds up
+// that goroutine.
 func (t *Target) StartRead(p []byte, off int64, then func(error)) {
 	req, frames, err := t.prepare("read", p, len(p), off)
 	t.start(req, frames, err, then)
@@ -219,7 +244,7 @@ func (t *Target) StartRead(p []byte, off int64, then func(error)) {
 // in the frames they arrived in. then gets them in order as slices of
 // those frames (none if err is set), and must call release once it is
 // done with them, error or not; until then the buffers are the reader's.
-// then runs with the target locked, as StartRead's.
+// then runs as StartRead's.
 func (t *Target) StartReadFrames(off int64, n int, then func(data [][]byte, release func(), err error)) {
 	req, frames, err := t.prepare("read", nil, n, off)
 	if req == nil {
@@ -251,7 +276,7 @@ func (t *Target) StartWrite(p []byte, off int64, then func(error)) {
 // allow.
 func (t *Target) Kick() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	t.pumpLocked(time.Now())
 }
 
@@ -351,14 +376,14 @@ func (t *Target) wait(req *request, frames []*frame, err error) error {
 }
 
 // start queues a prepared request to finish with then, or calls then at
-// once (locked, as always) if there is nothing to send.
+// once if there is nothing to send.
 func (t *Target) start(req *request, frames []*frame, err error, then func(error)) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if req == nil {
 		then(err)
 		return
 	}
+	t.mu.Lock()
+	defer t.unlock()
 	req.done, req.then = nil, then
 	t.submitLocked(req, frames)
 }
@@ -389,7 +414,7 @@ func (t *Target) run(req *request, frames []*frame) error {
 	if t.submitLocked(req, frames) {
 		t.pumpLocked(time.Now())
 	}
-	t.mu.Unlock()
+	t.unlock()
 	<-req.done
 	return req.err
 }
@@ -455,7 +480,7 @@ func (t *Target) finishLocked(f *frame) {
 		t.busy--
 		t.ini.endRequest()
 		if req.then != nil {
-			req.then(req.err)
+			t.completed = append(t.completed, req)
 		} else {
 			close(req.done)
 		}
@@ -665,7 +690,7 @@ func (t *Target) releaseHeldLocked(now time.Time) {
 // silent past the deadline.
 func (t *Target) sweep(now time.Time) (next time.Duration) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	// No frame sent from now on can be overdue before the shortest
 	// timeout of any path: that bounds the sleep when nothing is overdue.
 	next = t.ini.opts.MaxRTO
@@ -732,7 +757,7 @@ func (t *Target) failAllLocked(err error) {
 // learnPath adds or refreshes the path (port, mac) from a config answer.
 func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	t.config = cfg
 	limit := min(cfg.MaxSectors, (port.MTU()-36)/wire.SectorSize, 255)
 	var p *path
@@ -771,7 +796,7 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 // frames again elsewhere now rather than when their timers fire.
 func (t *Target) dropPort(port Port) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer t.unlock()
 	kept := t.paths[:0]
 	for _, p := range t.paths {
 		if p.port != port {

@@ -61,9 +61,12 @@ type starting struct {
 
 	mu       sync.Mutex
 	finished []*startedReq
-	wake     chan struct{} // cap 1: finished is not empty
-	stop     chan struct{} // closed once every started request was answered
-	stopped  chan struct{}
+	// answering is set while finish answers a request itself, in alone.
+	answering bool
+	alone     replyBatch
+	wake      chan struct{} // cap 1: finished is not empty
+	stop      chan struct{} // closed once every started request was answered
+	stopped   chan struct{}
 }
 
 // canStart reports whether j goes the started path: a plain READ or WRITE
@@ -111,9 +114,24 @@ func (s *server) start(j job) {
 	}
 }
 
-// finish queues a finished request for the reply writer; it never blocks.
+// finish answers a finished request: at once, from the goroutine that
+// finished it, when it is the only one started (one request at a time, a
+// hand-off to the reply writer would cost a thread wakeup, dear on a
+// virtual machine, for nothing to batch); otherwise through the reply
+// writer, which batches. It blocks only as long as that one write.
 func (s *server) finish(r *startedReq) {
 	s.st.mu.Lock()
+	if !s.st.answering && len(s.st.finished) == 0 && len(s.st.slots) == 1 {
+		s.st.answering = true
+		s.st.mu.Unlock()
+		w := &s.st.alone
+		w.batch = append(w.batch, r)
+		s.answer(w)
+		s.st.mu.Lock()
+		s.st.answering = false
+		s.st.mu.Unlock()
+		return
+	}
 	s.st.finished = append(s.st.finished, r)
 	s.st.mu.Unlock()
 	select {
@@ -126,11 +144,7 @@ func (s *server) finish(r *startedReq) {
 // one write, until stop is closed.
 func (s *server) replyWriter() {
 	defer close(s.st.stopped)
-	var (
-		batch []*startedReq
-		hdrs  []byte
-		out   net.Buffers
-	)
+	var w replyBatch
 	for {
 		select {
 		case <-s.st.wake:
@@ -138,56 +152,70 @@ func (s *server) replyWriter() {
 			return // every started request was answered before stop
 		}
 		s.st.mu.Lock()
-		batch, s.st.finished = s.st.finished, batch[:0]
+		w.batch, s.st.finished = s.st.finished, w.batch[:0]
 		s.st.mu.Unlock()
-		if len(batch) == 0 {
-			continue
-		}
-		hdrs = hdrs[:0]
-		if need := replySize * len(batch); cap(hdrs) < need {
-			hdrs = make([]byte, 0, need)
-		}
-		out = out[:0]
-		for _, r := range batch {
-			if r.err == nil && r.release != nil && !lengthIs(r.data, int(r.req.Length)) {
-				// Never a short reply: it would put the stream out of step.
-				r.err = fmt.Errorf("nbd: backend returned the wrong amount of data for %d bytes: %w", r.req.Length, io.ErrUnexpectedEOF)
-			}
-			rep := Reply{Handle: r.req.Handle}
-			switch {
-			case r.err != nil:
-				s.report(r.req, r.err)
-				rep.Error = uint32(errnoOf(r.err))
-			case r.req.Command == CmdWrite:
-				// Counted before the reply leaves: flush-on-disconnect
-				// must see every acknowledged write.
-				s.written.Add(1)
-			case r.release == nil:
-				// A READ into our buffer: the header goes in its headroom.
-				_, _ = rep.AppendBinary((*r.buf)[:0])
-				out = append(out, *r.buf)
-				continue
-			}
-			at := len(hdrs)
-			hdrs, _ = rep.AppendBinary(hdrs)
-			out = append(out, hdrs[at:])
-			if r.err == nil && r.release != nil {
-				out = append(out, r.data...)
-			}
-		}
-		send := out // WriteTo consumes its slice; out keeps its capacity
-		s.sendBuffers(&send)
-		for i, r := range batch {
-			if r.release != nil {
-				r.release()
-			} else {
-				buffers.put(r.buf)
-			}
-			batch[i] = nil
-			<-s.st.slots
-			s.st.inflight.Done()
+		if len(w.batch) > 0 {
+			s.answer(&w)
 		}
 	}
+}
+
+// replyBatch is the reusable room for answering a batch of requests.
+type replyBatch struct {
+	batch []*startedReq
+	hdrs  []byte
+	out   net.Buffers
+}
+
+// answer writes the replies of w.batch in one write and gives back what
+// they held.
+func (s *server) answer(w *replyBatch) {
+	w.hdrs = w.hdrs[:0]
+	if need := replySize * len(w.batch); cap(w.hdrs) < need {
+		w.hdrs = make([]byte, 0, need)
+	}
+	w.out = w.out[:0]
+	for _, r := range w.batch {
+		if r.err == nil && r.release != nil && !lengthIs(r.data, int(r.req.Length)) {
+			// Never a short reply: it would put the stream out of step.
+			r.err = fmt.Errorf("nbd: backend returned the wrong amount of data for %d bytes: %w", r.req.Length, io.ErrUnexpectedEOF)
+		}
+		rep := Reply{Handle: r.req.Handle}
+		switch {
+		case r.err != nil:
+			s.report(r.req, r.err)
+			rep.Error = uint32(errnoOf(r.err))
+		case r.req.Command == CmdWrite:
+			// Counted before the reply leaves: flush-on-disconnect
+			// must see every acknowledged write.
+			s.written.Add(1)
+		case r.release == nil:
+			// A READ into our buffer: the header goes in its headroom.
+			_, _ = rep.AppendBinary((*r.buf)[:0])
+			w.out = append(w.out, *r.buf)
+			continue
+		}
+		at := len(w.hdrs)
+		w.hdrs, _ = rep.AppendBinary(w.hdrs)
+		w.out = append(w.out, w.hdrs[at:])
+		if r.err == nil && r.release != nil {
+			w.out = append(w.out, r.data...)
+		}
+	}
+	send := w.out // WriteTo consumes its slice; out keeps its capacity
+	s.sendBuffers(&send)
+	clear(w.out)
+	for i, r := range w.batch {
+		if r.release != nil {
+			r.release()
+		} else {
+			buffers.put(r.buf)
+		}
+		w.batch[i] = nil
+		<-s.st.slots
+		s.st.inflight.Done()
+	}
+	w.batch = w.batch[:0]
 }
 
 func lengthIs(data [][]byte, n int) bool {
