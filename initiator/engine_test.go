@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -417,6 +418,65 @@ func TestStartAndKick(t *testing.T) {
 		b.t.StartRead(make([]byte, 512), b.t.Size(), func(err error) { gotErr = err })
 		if !errors.Is(gotErr, initiator.ErrRange) {
 			t.Fatalf("a read past the end called back with %v, want ErrRange at once", gotErr)
+		}
+	})
+}
+
+// TestCompletionMayCallTheTarget: a started request's completion runs
+// after the target's lock is released, so it may use the Target, as the
+// nbd server does when it answers a lone request itself. Under the lock
+// (as before) this deadlocks: a goroutine blocked on a mutex does not
+// count as idle in a synctest bubble, so a real-time watchdog reports it.
+func TestCompletionMayCallTheTarget(t *testing.T) {
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		completionMayCallTheTarget(t)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(time.Minute):
+		t.Fatal("deadlock: a completion that calls the Target never returned (completions run with the target locked?)")
+	}
+}
+
+func completionMayCallTheTarget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBed(t, 1500, memnet.TargetConfig{}, initiator.Options{})
+		data := randomBytes(rand.New(rand.NewPCG(5, 5)), 8<<10)
+		got := make([]byte, len(data))
+		var (
+			mu      sync.Mutex
+			done    []string
+			chained error
+		)
+		b.t.StartWrite(data, 0, func(err error) {
+			if err != nil {
+				t.Errorf("write: %v", err)
+			}
+			// Chain the read from the write's completion, and look at the
+			// target's state, both of which take its lock.
+			_ = b.t.Status()
+			b.t.StartRead(got, 0, func(err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				chained = err
+				done = append(done, "read")
+			})
+			b.t.Kick()
+			mu.Lock()
+			defer mu.Unlock()
+			done = append(done, "write")
+		})
+		b.t.Kick()
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(done, []string{"write", "read"}) || chained != nil {
+			t.Fatalf("completions %v, read error %v; want write then read, no error", done, chained)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatal("the chained read got other bytes than the write wrote")
 		}
 	})
 }
