@@ -190,7 +190,7 @@ func (t *Target) pathUpLocked(p *path, why string) {
 
 func (t *Target) anyPathDown() bool {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.mu.Unlock()
 	return t.anyPathDownLocked()
 }
 
@@ -205,7 +205,7 @@ func (t *Target) anyPathDownLocked() bool {
 
 func (t *Target) probe(now time.Time) {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.mu.Unlock()
 	t.probeLocked(now)
 }
 
@@ -246,7 +246,7 @@ type TargetStatus struct {
 // Status takes a snapshot.
 func (t *Target) Status() TargetStatus {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.mu.Unlock()
 	s := TargetStatus{Addr: t.addr, Config: t.config, Identity: t.ident, MaxSectors: t.maxSectors, TargetCounters: t.counters}
 	if t.dead != nil {
 		s.Dead = t.dead.Error()

@@ -56,7 +56,8 @@ type Target struct {
 
 // unlock releases t.mu and then calls the completions of the requests that
 // finished meanwhile, in the order they finished. Every unlock of a
-// section that can finish a request goes through it.
+// section that can finish a request (one that pumps, sweeps, fails or
+// handles replies) goes through it; read-only ones use t.mu.Unlock.
 func (t *Target) unlock() {
 	if len(t.completed) == 0 {
 		t.mu.Unlock()
@@ -113,14 +114,14 @@ func (t *Target) Addr() Addr { return t.addr }
 // Config is the target's last Query Config answer.
 func (t *Target) Config() TargetConfig {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.mu.Unlock()
 	return t.config
 }
 
 // Identity is the target's IDENTIFY answer, nil before Identify.
 func (t *Target) Identity() *Identity {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.mu.Unlock()
 	return t.ident
 }
 
@@ -135,7 +136,7 @@ func (t *Target) Size() int64 {
 // MaxSectors is how many sectors one frame carries to this target.
 func (t *Target) MaxSectors() int {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.mu.Unlock()
 	return t.maxSectors
 }
 
@@ -206,7 +207,7 @@ func (t *Target) Identify() (*Identity, error) {
 	id := parseIdentity(data)
 	t.mu.Lock()
 	t.ident = id
-	t.unlock()
+	t.mu.Unlock()
 	return id, nil
 }
 
