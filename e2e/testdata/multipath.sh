@@ -79,19 +79,26 @@ result failover_eth1_state "$(path_field eth1 state)"
 aoe-stat -v
 before=$(path_field eth1 replies)
 host up 1
-# Read while watching eth1: it must carry traffic again within 2 s.
+# Read while watching eth1: it must carry traffic again within 2 s. The
+# reader loops until told to stop, so a read that ends quickly cannot end
+# the watch before eth1 had its chance (CI once saw exactly that).
 t0=$(now_ms)
-dd if="$DEV" of=/dev/null bs=1M count=64 iflag=direct status=none &
+rm -f "$W/stop"
+(while [ ! -e "$W/stop" ]; do
+	dd if="$DEV" of=/dev/null bs=1M count=64 iflag=direct status=none || exit 1
+done) &
 rdpid=$!
 back=never
-while running "$rdpid"; do
+while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 5 ]; do
 	if [ "$(path_field eth1 replies)" != "$before" ]; then
 		back=$(secs_since "$t0")
 		break
 	fi
+	running "$rdpid" || break
 	sleep 0.2
 done
-wait "$rdpid"
+touch "$W/stop"
+wait "$rdpid" || fail "reading from $DEV failed while eth1 came back"
 result failover_back_secs "$back"
 aoe-stat -v
 detach "$T"
