@@ -44,9 +44,6 @@ const (
 	requeryInterval = 10 * time.Second
 )
 
-// Serve attaches cfg.Target as an nbd device and serves it until ctx is
-// cancelled (then it flushes and detaches cleanly) or the device is
-// disconnected from outside.
 // The engine's Target serves the nbd device on the started path (no
 // goroutine per request); this keeps a signature change from quietly
 // sending it down the slower one.
@@ -55,6 +52,9 @@ var (
 	_ nbd.FrameReader = (*initiator.Target)(nil)
 )
 
+// Serve attaches cfg.Target as an nbd device and serves it until ctx is
+// cancelled (then it flushes and detaches cleanly) or the device is
+// disconnected from outside.
 func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/internal/cpuprofile"
 	"github.com/goaoe/goaoe/session"
 )
 
@@ -65,15 +65,8 @@ func run(c *cli.Context) error {
 		ready = os.NewFile(uintptr(fd), "ready")
 	}
 	logger := log.New(os.Stderr, "aoe-attach["+addr.String()+"]: ", log.LstdFlags)
-	// GOAOE_CPUPROFILE=FILE profiles the serving process until it exits,
-	// for finding where time goes on a slow host.
-	if path := os.Getenv("GOAOE_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
-			}
-		}
-	}
+	// GOAOE_CPUPROFILE=FILE profiles the serving process until it exits.
+	defer cpuprofile.Start("aoe-attach")()
 	// SIGTERM and SIGINT are a clean detach: Serve flushes, then lets go.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/internal/cpuprofile"
 )
 
 func main() {
@@ -42,13 +42,7 @@ func main() {
 
 func run(c *cli.Context) error {
 	// GOAOE_CPUPROFILE=FILE profiles the run, as it does aoe-attach.
-	if path := os.Getenv("GOAOE_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile()
-			}
-		}
-	}
+	defer cpuprofile.Start("aoe-bench")()
 	if c.NArg() != 1 {
 		return errors.New("name one target, e.g. aoe-bench e1.2")
 	}
