@@ -72,10 +72,13 @@ func Open(name string) (*Port, error) {
 	// A larger buffer is an optimization; a Port works without it, so a
 	// failure is ignored.
 	_ = raw.Control(func(fd uintptr) {
-		// FORCE goes beyond net.core.rmem_max; it needs CAP_NET_ADMIN.
-		// Plain SO_RCVBUF is capped at rmem_max.
+		// FORCE goes beyond net.core.rmem_max and wmem_max; it needs
+		// CAP_NET_ADMIN. The plain options are capped at those.
 		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, ReadBufferSize) != nil {
 			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, ReadBufferSize)
+		}
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, WriteBufferSize) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, WriteBufferSize)
 		}
 	})
 	return p, nil

@@ -14,6 +14,13 @@ const EtherType = 0x88A2
 // holds only a few dozen jumbo frames.
 const ReadBufferSize = 4 << 20
 
+// WriteBufferSize is the socket send buffer a Port asks for. A frame sent
+// is charged to the socket until the NIC driver frees it, which on a
+// virtual NIC can be after the target has answered it; a full buffer makes
+// the send fail and costs that frame a retransmit timeout. The kernel
+// default holds about 16 jumbo frames, one target's window.
+const WriteBufferSize = 4 << 20
+
 // ErrNotEthernet is the cause when an interface cannot carry AoE: the
 // loopback, or an interface without a 6-byte hardware address (tun, wireguard,
 // ppp).

@@ -69,6 +69,7 @@ type InterfaceState struct {
 	Interface     string `json:"nic"` // not "interface": scripts count paths by that key
 	FramesOut     uint64 `json:"frames_out"`
 	SendCalls     uint64 `json:"send_calls"`
+	SendDropped   uint64 `json:"send_dropped"` // the socket or device queue was full
 	FramesIn      uint64 `json:"frames_in"`
 	ReceiveCalls  uint64 `json:"receive_calls"`
 	ReceiveEmpty  uint64 `json:"receive_empty"`
@@ -85,7 +86,7 @@ func interfaceStates(ports []initiator.Port) []InterfaceState {
 		}
 		st := rp.Stats()
 		out = append(out, InterfaceState{
-			Interface: p.Name(), FramesOut: st.Sent, SendCalls: st.SendCalls,
+			Interface: p.Name(), FramesOut: st.Sent, SendCalls: st.SendCalls, SendDropped: st.SendDropped,
 			FramesIn: st.Received, ReceiveCalls: st.ReceiveCalls, ReceiveEmpty: st.ReceiveEmpty,
 			KernelDropped: st.KernelDropped,
 		})

@@ -81,10 +81,10 @@ func print(w io.Writer, all []session.State, verbose bool) {
 		// Frames per system call: where a userspace initiator's CPU goes.
 		fmt.Fprintf(w, "%s sockets (all traffic of the serving process)\n", s.Target)
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  INTERFACE\tFRAMES OUT\tSENDS\tPER SEND\tFRAMES IN\tRECEIVES\tPER RECEIVE\tEMPTY RECEIVES\tKERNEL DROPPED")
+		fmt.Fprintln(tw, "  INTERFACE\tFRAMES OUT\tSENDS\tPER SEND\tSEND DROPPED\tFRAMES IN\tRECEIVES\tPER RECEIVE\tEMPTY RECEIVES\tKERNEL DROPPED")
 		for _, k := range s.Sockets {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%d\t%s\t%d\t%d\n", k.Interface, k.FramesOut, k.SendCalls, per(k.FramesOut, k.SendCalls),
-				k.FramesIn, k.ReceiveCalls, per(k.FramesIn, k.ReceiveCalls), k.ReceiveEmpty, k.KernelDropped)
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", k.Interface, k.FramesOut, k.SendCalls, per(k.FramesOut, k.SendCalls),
+				k.SendDropped, k.FramesIn, k.ReceiveCalls, per(k.FramesIn, k.ReceiveCalls), k.ReceiveEmpty, k.KernelDropped)
 		}
 		tw.Flush()
 	}

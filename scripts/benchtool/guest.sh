@@ -13,6 +13,8 @@
 #   BENCH_REPS        pairs per workload (4)
 #   BENCH_RAND_SECS   seconds per random-read run (10)
 #   BENCH_RUN_TIMEOUT seconds after which a run counts as hung (600)
+#   BENCH_WIRE        1: mark each perf run on the wire (benchtool mark) for
+#                     the host's watcher (benchtool wire, bench --wire)
 #   BENCH_HOSTILE_MIB MiB written and read back on the hostile link (4)
 #   BENCH_NETEM       netem settings for the hostile link, both ways
 #   BENCH_ATTACH      per-pair (default): aoe-attach is attached for its own
@@ -39,6 +41,7 @@ RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-600}
 HMIB=${BENCH_HOSTILE_MIB:-4}
 NETEM=${BENCH_NETEM:-loss 5% duplicate 5% reorder 10% delay 20ms 10ms}
 ATTACH=${BENCH_ATTACH:-per-pair}
+WIRE=${BENCH_WIRE:-0}
 ATTACH_MS=
 T=${GOAOE_TARGETS%% *}
 MTU=${GOAOE_MTU:-1500}
@@ -233,6 +236,12 @@ xdd() {
 	fi
 }
 
+# mark LABEL: tell the host's wire watcher a run starts (or, "end", ends).
+mark() {
+	[ "$WIRE" = 1 ] || return 0
+	benchtool mark --iface "$IF" "$1" || fail "benchtool mark --iface $IF $1 failed"
+}
+
 dev_of() { if [ "$1" = kernel ]; then echo "$KDEV"; else echo "$ODEV"; fi; }
 
 # run_one WORKLOAD WHO REP FIRST: one measured run, one BENCH line.
@@ -242,6 +251,7 @@ run_one() {
 	ready "$who"
 	dev=$(dev_of "$who")
 	drop_caches
+	mark "workload=$wl mtu=$MTU who=$who rep=$rep"
 	case "$wl" in
 	seq-read)
 		out=$(measure "$who" run --bytes $((MIB << 20)) -- \
@@ -259,6 +269,7 @@ run_one() {
 	*) fail "unknown workload $wl" ;;
 	esac
 	rc=$?
+	mark end
 	if [ "$rc" != 0 ]; then
 		cat "$W/err"
 		fail "workload=$wl who=$who rep=$rep dev=$dev: exit status $rc: $(grep -v 'records\|copied' "$W/err" | tail -n 3 | tr '\n' ' ')"

@@ -5,6 +5,8 @@
 //	benchtool randread --dev PATH [--qd N] [--seconds S] [--bs B] [measure flags]
 //	benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
 //	benchtool table < console.log
+//	benchtool mark --iface IF LABEL
+//	benchtool wire --iface IF [--out FILE]
 //
 // randread issues random, aligned O_DIRECT reads from N goroutines for S
 // seconds. run runs a command (dd, typically) and measures it. Both print
@@ -15,6 +17,9 @@
 // --state FILE (aoe-attach's state file, for its sent/retransmitted/lost
 // counters), --timeout D (give up on a hung run), --kick DEV and
 // --kick-debugfs FILE (get the Linux aoe driver out of a stall, kick.go).
+//
+// mark and wire (wire.go) show where a run's time goes: the guest marks
+// each run on the wire, and wire, on the host, times the target's answers.
 //
 // Built static (CGO_ENABLED=0) for the test guest; Linux only.
 package main
@@ -37,6 +42,10 @@ func main() {
 		err = runCmd(os.Args[2:])
 	case "table":
 		err = tableCmd(os.Args[2:])
+	case "mark":
+		err = markCmdMain(os.Args[2:])
+	case "wire":
+		err = wireCmdMain(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -59,6 +68,8 @@ func usage() {
   benchtool randread --dev PATH [--qd N] [--seconds S] [--bs BYTES] [--span BYTES] [measure flags]
   benchtool run [--bytes N] [measure flags] -- COMMAND [ARG...]
   benchtool table < console.log
+  benchtool mark --iface IF LABEL
+  benchtool wire --iface IF [--out FILE]
 measure flags: --pid PID  --iface IF  --state FILE  --timeout DURATION
                --kick DEV  --kick-debugfs FILE
 `)

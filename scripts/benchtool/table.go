@@ -19,6 +19,7 @@ import (
 //	BENCH-VERIFY mtu=M name=N result=ok|...   (a data check)
 //	BENCH-FAIL ...                              (a run failed)
 //	BENCH-NOTE free text                        (copied into the report)
+//	BENCH-WIRE workload=W mtu=M who=W rep=R ... (benchtool wire, on the host)
 //
 // The KEY=VALUE pairs of a BENCH line are Result.Line's, plus bs= and qd=
 // for random reads and verify= for the hostile-link runs.
@@ -42,7 +43,9 @@ func (r record) num(key string) (float64, bool) {
 // report is everything read from the console logs.
 type report struct {
 	records  []record
-	verifies []string // BENCH-VERIFY lines (key=value text)
+	wires    map[wireRun]record // BENCH-WIRE lines
+	wantWire bool               // a perf run without its BENCH-WIRE line is a problem
+	verifies []string           // BENCH-VERIFY lines (key=value text)
 	fails    []string
 	notes    []string
 	problems []string // what makes the report a failure
@@ -67,8 +70,14 @@ func afterTag(line, tag string) (string, bool) {
 	return strings.TrimSpace(line[i+len(tag)+1:]), true
 }
 
+// wireRun names the run a BENCH-WIRE line is about.
+type wireRun struct {
+	workload, who string
+	mtu, rep      int
+}
+
 func parseReport(in io.Reader) (*report, error) {
-	rep := &report{}
+	rep := &report{wires: map[wireRun]record{}}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -79,6 +88,17 @@ func parseReport(in io.Reader) (*report, error) {
 		}
 		if s, ok := afterTag(line, "BENCH-NOTE"); ok {
 			rep.notes = append(rep.notes, s)
+			continue
+		}
+		if s, ok := afterTag(line, "BENCH-WIRE"); ok {
+			kv := parseKV(strings.Fields(s))
+			mtu, err1 := strconv.Atoi(kv["mtu"])
+			r, err2 := strconv.Atoi(kv["rep"])
+			if err1 != nil || err2 != nil {
+				rep.problems = append(rep.problems, "unparsable BENCH-WIRE line: "+s)
+				continue
+			}
+			rep.wires[wireRun{kv["workload"], kv["who"], mtu, r}] = record{kv: kv}
 			continue
 		}
 		if s, ok := afterTag(line, "BENCH-VERIFY"); ok {
@@ -317,6 +337,7 @@ func ctxPerMiB(r *record) (float64, bool) {
 
 func tableCmd(args []string) error {
 	fs := flag.NewFlagSet("table", flag.ContinueOnError)
+	wantWire := fs.Bool("wire", false, "every run must have its BENCH-WIRE line")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err.Error()}
 	}
@@ -324,6 +345,7 @@ func tableCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	rep.wantWire = *wantWire
 	rep.write(os.Stdout)
 	if len(rep.problems) > 0 {
 		return exitError{1, fmt.Sprintf("%d problem(s), see above", len(rep.problems))}
@@ -474,6 +496,10 @@ func (rep *report) write(w io.Writer) {
 		tw.Flush()
 	}
 
+	if len(rep.wires) > 0 || rep.wantWire {
+		rep.writeWire(w, perf)
+	}
+
 	if len(hostile) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Hostile link (every byte verified: sha256 of what was written vs what was read back)")
@@ -537,4 +563,53 @@ func (rep *report) write(w io.Writer) {
 			fmt.Fprintln(w, "PROBLEM:", p)
 		}
 	}
+}
+
+// writeWire is the table of what benchtool wire saw on the host end of the
+// guest's NIC: how fast the target answered, and so how much of the
+// window waited at the target. The rest of the window waits in the guest.
+func (rep *report) writeWire(w io.Writer, perf []*group) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "At the target (benchtool wire on the host tap; medians over pairs): turnaround = request seen to reply seen; at target = frames waiting there, on average, of the window (vblade's buffer count: 16)")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "workload\tmtu\treplies/s kernel\treplies/s ours\tturnaround kernel\tturnaround ours\tat target kernel\tat target ours")
+	for _, g := range perf {
+		if rep.wantWire {
+			for _, p := range g.pairs {
+				for _, r := range []*record{p.kernel, p.ours} {
+					if _, ok := rep.wires[wireRun{r.workload, r.who, r.mtu, r.rep}]; !ok {
+						rep.problems = append(rep.problems, fmt.Sprintf("no BENCH-WIRE line for workload=%s mtu=%d who=%s rep=%d: the host's wire watcher did not see the run's marks", r.workload, r.mtu, r.who, r.rep))
+					}
+				}
+			}
+		}
+		col := func(who string, f func(record) (float64, bool)) float64 {
+			var xs []float64
+			for _, p := range g.pairs {
+				if r, ok := rep.wires[wireRun{g.workload, who, g.mtu, p.kernel.rep}]; ok {
+					if v, ok := f(r); ok {
+						xs = append(xs, v)
+					}
+				}
+			}
+			return median(xs)
+		}
+		rate := func(r record) (float64, bool) {
+			n, ok1 := r.num("replies")
+			s, ok2 := r.num("seconds")
+			return n / s, ok1 && ok2 && s > 0
+		}
+		key := func(k string) func(record) (float64, bool) { return func(r record) (float64, bool) { return r.num(k) } }
+		frames := func(v float64) string {
+			if math.IsNaN(v) {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.label(), g.mtu,
+			fint(col("kernel", rate)), fint(col("ours", rate)),
+			fmtVal(col("kernel", key("turnaround_mean_us")), "us"), fmtVal(col("ours", key("turnaround_mean_us")), "us"),
+			frames(col("kernel", key("at_target"))), frames(col("ours", key("at_target"))))
+	}
+	tw.Flush()
 }

@@ -19,7 +19,12 @@ const console = "goaoe-guest: kernel 6.1.0, 1 nic(s), mtu 1500; running /guest.s
 	"BENCH workload=seq-read mtu=1500 who=kernel rep=3 first=kernel bytes=268435456 secs=10 mbps=10 cpu_s=5 cpu_s_per_gib=20\n" +
 	"BENCH workload=seq-read mtu=1500 who=ours rep=3 first=kernel bytes=268435456 secs=10 mbps=20 cpu_s=5 cpu_s_per_gib=20\n" +
 	"BENCH workload=randread-qd32 mtu=9000 who=kernel rep=1 first=kernel bs=4096 qd=32 bytes=4096000 secs=2 iops=500 cpu_s=1 cpu_s_per_gib=100\n" +
-	"BENCH workload=randread-qd32 mtu=9000 who=ours rep=1 first=kernel bs=4096 qd=32 bytes=4096000 secs=2 iops=250 cpu_s=1 cpu_s_per_gib=100\n"
+	"BENCH workload=randread-qd32 mtu=9000 who=ours rep=1 first=kernel bs=4096 qd=32 bytes=4096000 secs=2 iops=250 cpu_s=1 cpu_s_per_gib=100\n" +
+	// From the host's wire log, for two of the three seq-read pairs.
+	"BENCH-WIRE workload=seq-read mtu=1500 who=kernel rep=1 seconds=10 requests=262144 replies=262144 answered=262144 turnaround_mean_us=50 turnaround_p50_us=40 turnaround_p90_us=90 at_target=1.31\n" +
+	"BENCH-WIRE workload=seq-read mtu=1500 who=ours rep=1 seconds=20 requests=262200 replies=262200 answered=262190 turnaround_mean_us=40 turnaround_p50_us=30 turnaround_p90_us=80 at_target=0.52\n" +
+	"BENCH-WIRE workload=seq-read mtu=1500 who=kernel rep=2 seconds=10 requests=262144 replies=262144 answered=262144 turnaround_mean_us=70 turnaround_p50_us=40 turnaround_p90_us=90 at_target=1.83\n" +
+	"BENCH-WIRE workload=seq-read mtu=1500 who=ours rep=2 seconds=10 requests=262144 replies=262144 answered=262144 turnaround_mean_us=60 turnaround_p50_us=30 turnaround_p90_us=80 at_target=1.57\n"
 
 func TestReport(t *testing.T) {
 	rep, err := parseReport(strings.NewReader(console))
@@ -56,6 +61,10 @@ func TestReport(t *testing.T) {
 		"seq-read 256MiB     1500  20.0 MB/s  20.0 MB/s  1.50",
 		"randread 4KiB qd32  9000  500 IOPS   250 IOPS   0.50 (of 1)",
 		"note: mtu=1500: test note",
+		// Medians of the two pairs the wire log has: 26214 and 19662
+		// replies/s, 60 and 50 us, 1.57 and 1.04 frames at the target.
+		"seq-read 256MiB     1500  26214             19662           60.0 us            50.0 us          1.57              1.04",
+		"randread 4KiB qd32  9000  -                 -               -                  -                -                 -",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
@@ -81,6 +90,15 @@ func TestReportProblems(t *testing.T) {
 	// The mismatch, the hostile mismatch, the failure, the lone half pair.
 	if len(rep.problems) != 4 {
 		t.Errorf("%d problems, want 4: %q", len(rep.problems), rep.problems)
+	}
+	// Wire lines wanted: rep 1 of seq-read has none.
+	noWire, _ := parseReport(strings.NewReader("BENCH workload=seq-read mtu=1500 who=kernel rep=1 first=kernel bytes=1048576 secs=1 mbps=1\n" +
+		"BENCH workload=seq-read mtu=1500 who=ours rep=1 first=kernel bytes=1048576 secs=1 mbps=1\n" +
+		"BENCH-WIRE workload=seq-read mtu=1500 who=ours rep=1 seconds=1 replies=10 turnaround_mean_us=50 at_target=0.5\n"))
+	noWire.wantWire = true
+	noWire.write(&out)
+	if len(noWire.problems) != 1 || !strings.Contains(noWire.problems[0], "no BENCH-WIRE line for workload=seq-read mtu=1500 who=kernel rep=1") {
+		t.Errorf("a run without its wire line: problems %q", noWire.problems)
 	}
 	empty, _ := parseReport(strings.NewReader("nothing here\n"))
 	empty.write(&out)
