@@ -16,9 +16,9 @@ package main
 //	BENCH-WIRE LABEL seconds=S requests=N replies=N answered=N
 //	           turnaround_mean_us=U turnaround_p50_us=U turnaround_p90_us=U at_target=F
 //
-// where turnaround is request seen to reply seen, and at_target is the
-// mean number of frames waiting at the target (Little's law: the summed
-// turnarounds over the run's length).
+// where seconds is first frame to last, turnaround is request seen to
+// reply seen, and at_target is the mean number of frames waiting at the
+// target (Little's law: the summed turnarounds over the seconds).
 
 import (
 	"bytes"
@@ -102,7 +102,7 @@ func markCmdMain(args []string) error {
 // wirePhase is what was seen between two marks.
 type wirePhase struct {
 	label             string
-	start             time.Time
+	first, last       time.Time // of the AoE frames seen
 	requests, replies int
 	pending           map[wireKey]time.Time
 	turnarounds       []time.Duration
@@ -119,6 +119,10 @@ func (p *wirePhase) frame(f []byte, t time.Time) {
 	if len(f) < 24 {
 		return
 	}
+	if p.first.IsZero() {
+		p.first = t
+	}
+	p.last = t
 	var k wireKey
 	k.tag = binary.BigEndian.Uint32(f[20:24])
 	if f[14]&0x08 == 0 { // a request: the initiator is the source
@@ -135,9 +139,10 @@ func (p *wirePhase) frame(f []byte, t time.Time) {
 	}
 }
 
-// line is the phase's BENCH-WIRE line, the run having ended at end.
-func (p *wirePhase) line(end time.Time) string {
-	secs := end.Sub(p.start).Seconds()
+// line is the phase's BENCH-WIRE line. Its length is from the first frame
+// to the last: the marks also enclose the measuring tool's start and end.
+func (p *wirePhase) line() string {
+	secs := p.last.Sub(p.first).Seconds()
 	var sum time.Duration
 	for _, d := range p.turnarounds {
 		sum += d
@@ -152,7 +157,7 @@ func (p *wirePhase) line(end time.Time) string {
 	if secs > 0 {
 		at = sum.Seconds() / secs
 	}
-	return fmt.Sprintf("BENCH-WIRE %s seconds=%.3f requests=%d replies=%d answered=%d turnaround_mean_us=%.0f turnaround_p50_us=%.0f turnaround_p90_us=%.0f at_target=%.2f",
+	return fmt.Sprintf("BENCH-WIRE %s seconds=%.4f requests=%d replies=%d answered=%d turnaround_mean_us=%.0f turnaround_p50_us=%.0f turnaround_p90_us=%.0f at_target=%.2f",
 		p.label, secs, p.requests, p.replies, len(p.turnarounds), mean, p50, p90, at)
 }
 
@@ -172,11 +177,11 @@ func wireWatch(read func([]byte) (int, time.Time, error), out io.Writer) error {
 		}
 		if label, ok := parseMark(f); ok {
 			if cur != nil {
-				fmt.Fprintln(out, cur.line(t))
+				fmt.Fprintln(out, cur.line())
 			}
 			cur = nil
 			if label != endLabel {
-				cur = &wirePhase{label: label, start: t, pending: map[wireKey]time.Time{}}
+				cur = &wirePhase{label: label, pending: map[wireKey]time.Time{}}
 			}
 			continue
 		}

@@ -71,8 +71,8 @@ func TestWireTimesEachRun(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := []string{
-		"BENCH-WIRE workload=seq-write who=ours rep=1 seconds=0.001 requests=3 replies=3 answered=2 turnaround_mean_us=200 turnaround_p50_us=300 turnaround_p90_us=300 at_target=0.40",
-		"BENCH-WIRE workload=seq-write who=kernel rep=1 seconds=0.001 requests=1 replies=1 answered=1 turnaround_mean_us=500 turnaround_p50_us=500 turnaround_p90_us=500 at_target=0.50",
+		"BENCH-WIRE workload=seq-write who=ours rep=1 seconds=0.0004 requests=3 replies=3 answered=2 turnaround_mean_us=200 turnaround_p50_us=300 turnaround_p90_us=300 at_target=1.00",
+		"BENCH-WIRE workload=seq-write who=kernel rep=1 seconds=0.0005 requests=1 replies=1 answered=1 turnaround_mean_us=500 turnaround_p50_us=500 turnaround_p90_us=500 at_target=1.00",
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
