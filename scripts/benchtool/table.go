@@ -569,42 +569,34 @@ func (rep *report) write(w io.Writer) {
 // guest's NIC: how fast the target answered, and so how much of the
 // window waited at the target. The rest of the window waits in the guest.
 func (rep *report) writeWire(w io.Writer, perf []*group) {
+	if rep.wantWire {
+		rep.checkWire(perf)
+	}
+	rate := func(r record) (float64, bool) {
+		n, ok1 := r.num("replies")
+		s, ok2 := r.num("seconds")
+		return n / s, ok1 && ok2 && s > 0
+	}
+	key := func(k string) func(record) (float64, bool) { return func(r record) (float64, bool) { return r.num(k) } }
+	frames := func(v float64) string {
+		if math.IsNaN(v) {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "At the target (benchtool wire on the host tap; medians over pairs): turnaround = request seen to reply seen; at target = frames waiting there, on average, of the window (vblade's buffer count: 16)")
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "workload\tmtu\treplies/s kernel\treplies/s ours\tturnaround kernel\tturnaround ours\tat target kernel\tat target ours")
 	for _, g := range perf {
-		if rep.wantWire {
-			for _, p := range g.pairs {
-				for _, r := range []*record{p.kernel, p.ours} {
-					if _, ok := rep.wires[wireRun{r.workload, r.who, r.mtu, r.rep}]; !ok {
-						rep.problems = append(rep.problems, fmt.Sprintf("no BENCH-WIRE line for workload=%s mtu=%d who=%s rep=%d: the host's wire watcher did not see the run's marks", r.workload, r.mtu, r.who, r.rep))
-					}
-				}
-			}
-		}
 		col := func(who string, f func(record) (float64, bool)) float64 {
 			var xs []float64
 			for _, p := range g.pairs {
-				if r, ok := rep.wires[wireRun{g.workload, who, g.mtu, p.kernel.rep}]; ok {
-					if v, ok := f(r); ok {
-						xs = append(xs, v)
-					}
+				if v, ok := f(rep.wires[wireRun{g.workload, who, g.mtu, p.kernel.rep}]); ok {
+					xs = append(xs, v)
 				}
 			}
 			return median(xs)
-		}
-		rate := func(r record) (float64, bool) {
-			n, ok1 := r.num("replies")
-			s, ok2 := r.num("seconds")
-			return n / s, ok1 && ok2 && s > 0
-		}
-		key := func(k string) func(record) (float64, bool) { return func(r record) (float64, bool) { return r.num(k) } }
-		frames := func(v float64) string {
-			if math.IsNaN(v) {
-				return "-"
-			}
-			return fmt.Sprintf("%.2f", v)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.label(), g.mtu,
 			fint(col("kernel", rate)), fint(col("ours", rate)),
@@ -612,4 +604,17 @@ func (rep *report) writeWire(w io.Writer, perf []*group) {
 			frames(col("kernel", key("at_target"))), frames(col("ours", key("at_target"))))
 	}
 	tw.Flush()
+}
+
+// checkWire makes a problem of each perf run without its BENCH-WIRE line.
+func (rep *report) checkWire(perf []*group) {
+	for _, g := range perf {
+		for _, p := range g.pairs {
+			for _, r := range []*record{p.kernel, p.ours} {
+				if _, ok := rep.wires[wireRun{r.workload, r.who, r.mtu, r.rep}]; !ok {
+					rep.problems = append(rep.problems, fmt.Sprintf("no BENCH-WIRE line for workload=%s mtu=%d who=%s rep=%d: the host's wire watcher did not see the run's marks", r.workload, r.mtu, r.who, r.rep))
+				}
+			}
+		}
+	}
 }

@@ -35,42 +35,39 @@ import (
 
 	"github.com/mdlayher/packet"
 	"golang.org/x/sys/unix"
+
+	"github.com/goaoe/goaoe/initiator/wire"
 )
 
+// The mark's address: a shelf and slot no target has, a vendor command.
 const (
-	aoeType   = 0x88A2
-	markMajor = 0xfffe
-	markMinor = 0xfe
-	markCmd   = 0xf0
+	markShelf = 0xfffe
+	markSlot  = 0xfe
+	markCmd   = wire.Command(0xf0)
 	endLabel  = "end"
 )
 
 var markMagic = []byte("goaoe-bench-mark ")
 
 // markFrame builds the marker frame for label, sent from src.
-func markFrame(src net.HardwareAddr, label string) []byte {
-	f := make([]byte, 24, 60)
-	copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	copy(f[6:12], src)
-	binary.BigEndian.PutUint16(f[12:14], aoeType)
-	f[14] = 0x10 // version 1, a request
-	binary.BigEndian.PutUint16(f[16:18], markMajor)
-	f[18], f[19] = markMinor, markCmd
+func markFrame(src wire.MAC, label string) []byte {
+	h := wire.Header{Dst: wire.BroadcastMAC, Src: src, Version: wire.Version, Shelf: markShelf, Slot: markSlot, Command: markCmd}
+	f := make([]byte, wire.HeaderLen, wire.MinFrameLen)
+	_ = h.Marshal(f)
 	f = append(f, markMagic...)
 	f = append(f, label...)
-	for len(f) < 60 {
+	for len(f) < wire.MinFrameLen {
 		f = append(f, 0)
 	}
 	return f
 }
 
-// parseMark returns the label of a marker frame.
-func parseMark(f []byte) (string, bool) {
-	if len(f) < 24 || f[14]&0x08 != 0 || binary.BigEndian.Uint16(f[16:18]) != markMajor ||
-		f[18] != markMinor || f[19] != markCmd || !bytes.HasPrefix(f[24:], markMagic) {
+// parseMark returns the label of a marker frame, given its header.
+func parseMark(h *wire.Header, body []byte) (string, bool) {
+	if h.Response() || h.Shelf != markShelf || h.Slot != markSlot || h.Command != markCmd || !bytes.HasPrefix(body, markMagic) {
 		return "", false
 	}
-	return string(bytes.TrimRight(f[24+len(markMagic):], "\x00")), true
+	return string(bytes.TrimRight(body[len(markMagic):], "\x00")), true
 }
 
 func markCmdMain(args []string) error {
@@ -87,13 +84,15 @@ func markCmdMain(args []string) error {
 	if err != nil {
 		return fmt.Errorf("mark: %w", err)
 	}
-	c, err := packet.Listen(ifi, packet.Raw, aoeType, nil)
+	c, err := packet.Listen(ifi, packet.Raw, wire.EtherType, nil)
 	if err != nil {
 		return fmt.Errorf("mark: %w", err)
 	}
 	defer c.Close()
-	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-	if _, err := c.WriteTo(markFrame(ifi.HardwareAddr, label), &packet.Addr{HardwareAddr: bcast}); err != nil {
+	var src wire.MAC
+	copy(src[:], ifi.HardwareAddr)
+	bcast := wire.BroadcastMAC
+	if _, err := c.WriteTo(markFrame(src, label), &packet.Addr{HardwareAddr: bcast[:]}); err != nil {
 		return fmt.Errorf("mark: %w", err)
 	}
 	return nil
@@ -110,28 +109,22 @@ type wirePhase struct {
 
 // wireKey names a request: the initiator's MAC and the tag.
 type wireKey struct {
-	mac [6]byte
+	mac wire.MAC
 	tag uint32
 }
 
 // frame accounts one AoE frame seen at time t.
-func (p *wirePhase) frame(f []byte, t time.Time) {
-	if len(f) < 24 {
-		return
-	}
+func (p *wirePhase) frame(h *wire.Header, t time.Time) {
 	if p.first.IsZero() {
 		p.first = t
 	}
 	p.last = t
-	var k wireKey
-	k.tag = binary.BigEndian.Uint32(f[20:24])
-	if f[14]&0x08 == 0 { // a request: the initiator is the source
-		copy(k.mac[:], f[6:12])
+	if !h.Response() { // a request: the initiator is the source
 		p.requests++
-		p.pending[k] = t
+		p.pending[wireKey{h.Src, h.Tag}] = t
 		return
 	}
-	copy(k.mac[:], f[0:6]) // a reply goes back to the initiator
+	k := wireKey{h.Dst, h.Tag} // a reply goes back to the initiator
 	p.replies++
 	if sent, ok := p.pending[k]; ok {
 		p.turnarounds = append(p.turnarounds, t.Sub(sent))
@@ -166,16 +159,17 @@ func (p *wirePhase) line() string {
 func wireWatch(read func([]byte) (int, time.Time, error), out io.Writer) error {
 	buf := make([]byte, 128) // headers are all we look at
 	var cur *wirePhase
+	var h wire.Header
 	for {
 		n, t, err := read(buf)
 		if err != nil {
 			return err
 		}
-		f := buf[:n]
-		if n < 24 || binary.BigEndian.Uint16(f[12:14]) != aoeType {
-			continue
+		body, err := h.Unmarshal(buf[:n])
+		if err != nil {
+			continue // not AoE
 		}
-		if label, ok := parseMark(f); ok {
+		if label, ok := parseMark(&h, body); ok {
 			if cur != nil {
 				fmt.Fprintln(out, cur.line())
 			}
@@ -186,7 +180,7 @@ func wireWatch(read func([]byte) (int, time.Time, error), out io.Writer) error {
 			continue
 		}
 		if cur != nil {
-			cur.frame(f, t)
+			cur.frame(&h, t)
 		}
 	}
 }

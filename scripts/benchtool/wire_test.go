@@ -3,37 +3,30 @@
 package main
 
 import (
-	"encoding/binary"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goaoe/goaoe/initiator/wire"
 )
 
 // aoeFrame is an AoE header: a request from ini, or its reply to ini.
-func aoeFrame(ini, tgt net.HardwareAddr, reply bool, tag uint32) []byte {
-	f := make([]byte, 36)
-	src, dst := ini, tgt
-	f[14] = 0x10
+func aoeFrame(ini, tgt wire.MAC, reply bool, tag uint32) []byte {
+	h := wire.Header{Dst: tgt, Src: ini, Version: wire.Version, Shelf: 1, Slot: 2, Tag: tag}
 	if reply {
-		src, dst = tgt, ini
-		f[14] |= 0x08
+		h.Dst, h.Src, h.Flags = ini, tgt, wire.FlagResponse
 	}
-	copy(f[0:6], dst)
-	copy(f[6:12], src)
-	binary.BigEndian.PutUint16(f[12:14], aoeType)
-	binary.BigEndian.PutUint16(f[16:18], 1)
-	f[18] = 2
-	binary.BigEndian.PutUint32(f[20:24], tag)
+	f := make([]byte, 36)
+	_ = h.Marshal(f)
 	return f
 }
 
 // TestWireTimesEachRun feeds the watcher two marked runs and checks the
 // turnarounds and the frames at the target it reports for each.
 func TestWireTimesEachRun(t *testing.T) {
-	ini := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	tgt := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	ini := wire.MAC{2, 0, 0, 0, 0, 1}
+	tgt := wire.MAC{2, 0, 0, 0, 0, 2}
 	t0 := time.Unix(1000, 0)
 	at := func(us int) time.Time { return t0.Add(time.Duration(us) * time.Microsecond) }
 	type ev struct {
@@ -85,14 +78,23 @@ func TestWireTimesEachRun(t *testing.T) {
 }
 
 func TestMarkRoundTrip(t *testing.T) {
-	f := markFrame(net.HardwareAddr{2, 0, 0, 0, 0, 1}, "workload=randread-qd1 mtu=9000 who=ours rep=3")
+	ini, tgt := wire.MAC{2, 0, 0, 0, 0, 1}, wire.MAC{2, 0, 0, 0, 0, 2}
+	f := markFrame(ini, "workload=randread-qd1 mtu=9000 who=ours rep=3")
 	if len(f) < 60 {
 		t.Fatalf("mark frame is %d bytes, shorter than Ethernet's 60", len(f))
 	}
-	if got, ok := parseMark(f); !ok || got != "workload=randread-qd1 mtu=9000 who=ours rep=3" {
+	parse := func(f []byte) (string, bool) {
+		var h wire.Header
+		body, err := h.Unmarshal(f)
+		if err != nil {
+			t.Fatalf("the frame does not decode as AoE: %v", err)
+		}
+		return parseMark(&h, body)
+	}
+	if got, ok := parse(f); !ok || got != "workload=randread-qd1 mtu=9000 who=ours rep=3" {
 		t.Fatalf("parseMark = %q, %v", got, ok)
 	}
-	if _, ok := parseMark(aoeFrame(net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2}, false, 1)); ok {
+	if _, ok := parse(aoeFrame(ini, tgt, false, 1)); ok {
 		t.Fatal("an ATA request was taken for a mark")
 	}
 }
