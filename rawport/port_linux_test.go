@@ -449,7 +449,7 @@ func TestOpenRefusesTun(t *testing.T) {
 	bed := testbed.New(t, 1500)
 	out, err := exec.Command("ip", "-n", bed.Namespace(), "tuntap", "add", "dev", "tun7", "mode", "tun").CombinedOutput()
 	if err != nil {
-		t.Skipf("cannot create a tun device: %v: %s", err, out)
+		t.Skipf("needs the tun driver (kernel module tun): creates a tun device (ip tuntap add: %v: %s)", err, out)
 	}
 	exec.Command("ip", "-n", bed.Namespace(), "link", "set", "dev", "tun7", "up").Run()
 	bed.InNamespace(func() { _, err = rawport.Open("tun7") })
@@ -472,13 +472,13 @@ func TestOpenWithoutCapNetRaw(t *testing.T) {
 	var caps [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &caps[0]); err != nil {
 		runtime.UnlockOSThread()
-		t.Skipf("capget: %v", err)
+		t.Skipf("needs root with capget(2) allowed: drops CAP_NET_RAW from one thread (capget: %v)", err)
 	}
 	saved := caps
 	caps[0].Effective &^= 1 << unix.CAP_NET_RAW
 	if err := unix.Capset(&hdr, &caps[0]); err != nil {
 		runtime.UnlockOSThread()
-		t.Skipf("capset: %v", err)
+		t.Skipf("needs root with capset(2) allowed: drops CAP_NET_RAW from one thread (capset: %v)", err)
 	}
 	p, err := rawport.Open(iface)
 	if rerr := unix.Capset(&hdr, &saved[0]); rerr == nil {

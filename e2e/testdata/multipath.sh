@@ -3,8 +3,11 @@
 # come and go without an I/O error. Needs 3 NICs and host-hook.sh.
 #
 # Result lines: agg1/agg2/agg3 (MB/s reading with 1, 2, 3 equal NICs),
-# fast/both (MB/s with a 40 and a 10 Mbit/s NIC), paths_used2/paths_used3,
-# failover_* and join_* (see below).
+# fast/both (MB/s with a 40 and a 10 Mbit/s NIC): timings, for the test's
+# log and scripts/bench-multipath, never checked; paths_used2/paths_used3/
+# paths_used_both (how many paths carried replies), failover_* and join_*
+# (see below). A wait below (eth1 back, eth2 joined) is bounded at 30 s so
+# that a busy machine is slow, not failing; the seconds it took are shown.
 . /e2e/lib.sh
 set -u
 T=${E2E_TARGET:-e1.2}
@@ -28,6 +31,17 @@ path_field() {
 		/"interface":/ { gsub(/[",]/, "", $2); cur = $2 }
 		$1 == "\"" f "\":" && cur == ifc { gsub(/[",]/, "", $2); print $2 }'
 }
+# fresh: wait (up to 10 s) until the serving process has rewritten its
+# state file once more (every second), so what aoe-stat shows includes all
+# the I/O done before the call.
+fresh() {
+	local u i=0
+	u=$(aoe-stat --json | grep '"updated":')
+	while [ "$(aoe-stat --json | grep '"updated":')" = "$u" ] && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 # used: how many paths have carried replies.
 used() { aoe-stat --json | grep '"replies":' | grep -vc '"replies": 0,'; }
 npaths() { aoe-stat --json | grep -c '"interface":'; }
@@ -39,11 +53,13 @@ result agg1 "$(read_mbs "$DEV" 12)"
 detach "$T"
 attach DEV -i eth0 -i eth1 "$T"
 result agg2 "$(read_mbs "$DEV" 24)"
+fresh
 result paths_used2 "$(used)"
 aoe-stat -v
 detach "$T"
 attach DEV -i eth0 -i eth1 -i eth2 "$T"
 result agg3 "$(read_mbs "$DEV" 36)"
+fresh
 result paths_used3 "$(used)"
 aoe-stat -v
 detach "$T"
@@ -56,6 +72,8 @@ result fast "$(read_mbs "$DEV" 16)"
 detach "$T"
 attach DEV -i eth0 -i eth1 "$T"
 result both "$(read_mbs "$DEV" 16)"
+fresh
+result paths_used_both "$(used)"
 aoe-stat -v
 detach "$T"
 for k in 0 1 2; do host norate "$k"; done
@@ -75,11 +93,13 @@ result failover_write_rc "$rc"
 [ "$rc" = 0 ] || cat "$W/dd.err"
 got=$(dd if="$DEV" bs=1M count=256 iflag=direct status=none | sha256sum | cut -d' ' -f1)
 result failover_sha_match "$([ "$got" = "$want" ] && echo yes || echo no)"
+fresh
 result failover_eth1_state "$(path_field eth1 state)"
 aoe-stat -v
 before=$(path_field eth1 replies)
 host up 1
-# Read while watching eth1: it must carry traffic again within 2 s. The
+# Read while watching eth1: it must carry traffic again (the seconds it
+# took are shown, not checked; the README says within a second). The
 # reader loops until told to stop, so a read that ends quickly cannot end
 # the watch before eth1 had its chance (CI once saw exactly that).
 t0=$(now_ms)
@@ -89,7 +109,7 @@ rm -f "$W/stop"
 done) &
 rdpid=$!
 back=never
-while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 5 ]; do
+while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 30 ]; do
 	if [ "$(path_field eth1 replies)" != "$before" ]; then
 		back=$(secs_since "$t0")
 		break
@@ -112,7 +132,7 @@ show ip link set eth2 up
 ip link set eth2 up
 t0=$(now_ms)
 joined=never
-while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 5 ]; do
+while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 30 ]; do
 	if [ "$(npaths)" = 3 ]; then
 		joined=$(secs_since "$t0")
 		break
@@ -121,7 +141,7 @@ while [ "$(secs_since "$t0" | cut -d. -f1)" -lt 5 ]; do
 done
 result join_secs "$joined"
 read_mbs "$DEV" 32 >/dev/null
-sleep 2 # the state file is rewritten every second; the read can be quicker
+fresh
 result join_eth2_replies "$(path_field eth2 replies)"
 aoe-stat -v
 detach "$T"

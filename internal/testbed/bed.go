@@ -43,13 +43,13 @@ type Link struct {
 func New(t testing.TB, mtu int) *Bed {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skip("testbed: needs Linux: network namespaces and veth pairs")
+		t.Skip("needs Linux: the testbed's network namespaces and veth pairs")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("testbed: needs root: creates network namespaces and veth pairs")
+		t.Skip("needs root: creates the testbed's network namespaces and veth pairs")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("testbed: needs the ip command (iproute2)")
+		t.Skip("needs ip (Debian package iproute2)")
 	}
 	sweepOnce.Do(sweepStale)
 
@@ -69,7 +69,7 @@ func New(t testing.TB, mtu int) *Bed {
 		case strings.Contains(string(out), "File exists") && try < 5:
 			continue
 		case strings.Contains(string(out), "Operation not permitted"):
-			t.Skipf("testbed: cannot create a network namespace (needs CAP_SYS_ADMIN): %s", out)
+			t.Skipf("needs root with CAP_SYS_ADMIN: creates the testbed's network namespaces (ip netns add: %s)", out)
 		}
 		t.Fatalf("testbed: ip netns add %s: %v: %s", b.ns, err, out)
 	}

@@ -124,7 +124,7 @@ func TestMedian(t *testing.T) {
 func TestProcTicks(t *testing.T) {
 	// Our own process: the parser copes with the real format.
 	if _, err := procTicks(1); err != nil {
-		t.Skip("no /proc/1/stat:", err)
+		t.Skip("needs /proc (procfs): parses /proc/1/stat:", err)
 	}
 	busy, idle, ncpu, ctxt, intr, err := cpuTicks()
 	if err != nil || busy == 0 || idle == 0 || ncpu < 1 || ctxt == 0 || intr == 0 {
