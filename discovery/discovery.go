@@ -29,6 +29,9 @@ type Target struct {
 	// says why.
 	Identity      *initiator.Identity
 	IdentifyError error
+	// Learned is what probing the target found (see initiator.Learn);
+	// zero if it was not identified.
+	Learned initiator.Learned
 }
 
 // Interfaces is the sorted list of interfaces that saw the target.
@@ -56,7 +59,8 @@ func (t *Target) MACs() []string {
 }
 
 // Scan asks every target (or only want, if it is not AllTargets) to answer,
-// collects answers for wait, and identifies each target that answered.
+// collects answers for wait, and identifies and probes (initiator.Learn)
+// each target that answered, all at once.
 // Targets already known to ini (from earlier answers) are included.
 func Scan(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, wait time.Duration) ([]Target, error) {
 	if err := ini.Query(want); err != nil && len(ini.Ports()) == 0 {
@@ -81,6 +85,9 @@ func Scan(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, wa
 			defer wg.Done()
 			t := ini.Target(found[i].Addr)
 			found[i].Identity, found[i].IdentifyError = t.Identify()
+			if found[i].IdentifyError == nil {
+				found[i].Learned, found[i].IdentifyError = t.Learn()
+			}
 		}()
 	}
 	wg.Wait()
@@ -88,8 +95,9 @@ func Scan(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, wa
 	return found, nil
 }
 
-// WaitFor asks for one target and returns as soon as it answers, identified,
-// or an error saying it did not answer within timeout.
+// WaitFor asks for one target and returns as soon as it answers, identified
+// and probed (initiator.Learn), or an error saying it did not answer within
+// timeout.
 func WaitFor(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, timeout time.Duration) (*initiator.Target, error) {
 	answered := make(chan struct{}, 1)
 	stop := ini.Watch(func(ev initiator.ConfigEvent) {
@@ -125,6 +133,9 @@ func WaitFor(ctx context.Context, ini *initiator.Initiator, want initiator.Addr,
 	}
 	t := ini.Target(want)
 	if _, err := t.Identify(); err != nil {
+		return nil, err
+	}
+	if _, err := t.Learn(); err != nil {
 		return nil, err
 	}
 	return t, nil

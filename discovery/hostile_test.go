@@ -41,7 +41,8 @@ func TestHostileRepliesAreNeverApplied(t *testing.T) {
 	tgt := memnet.NewTargetOn(link, memnet.TargetConfig{Shelf: 1, Slot: 2, Sectors: 16384})
 	var foreign, misaddressed, short, notResponse atomic.Uint64
 	tgt.SetFault(func(h *wire.Header, a *wire.ATA) memnet.FaultAction {
-		read := a.Flags&wire.ATAFlagWrite == 0 && a.CmdStatus != wire.ATAIdentify
+		// Reads only: WaitFor also sends IDENTIFY and a flush.
+		read := a.CmdStatus == wire.ATAReadExt || a.CmdStatus == wire.ATARead28
 		n := 0
 		if read {
 			n = int(a.SectorCount) * 512

@@ -134,6 +134,10 @@ type target struct {
 	File     string // backing file on the host
 	ReadOnly bool   // vblade -r
 	Bridge   int    // the host bridge vblade listens on (boot --bridges)
+	// Args go to the target program before its positional arguments
+	// (vblade's -b 1; "prog=PATH" runs PATH instead of vblade, e.g. the
+	// quirky target; a -q list is joined with "+").
+	Args []string
 }
 
 // bootOptions are scripts/guest/boot's options for one run.
@@ -268,6 +272,9 @@ func boot(t *testing.T, opts bootOptions) *bootResult {
 		}
 		if tg.Bridge != 0 {
 			spec += fmt.Sprintf("@%d", tg.Bridge)
+		}
+		if len(tg.Args) > 0 {
+			spec += "," + strings.Join(tg.Args, ",")
 		}
 		args = append(args, "--target", spec)
 	}

@@ -31,4 +31,17 @@
 // the kernel's own aoe driver ignores those, so both can share a host. An AoE
 // or ATA error fails its request at once with an *IOError; a target that
 // answers nothing for Options.Deadline is dead and fails everything.
+//
+// # Targets other than vblade
+//
+// Learn (learn.go) asks, at attach time, what IDENTIFY and the config
+// answer only claim: whether Reserve/Release is answered and which flush
+// works. Its probes are short (a few sends within seconds, at most half
+// the deadline), and their silence, which is how many targets say "not
+// implemented", costs no path and no deadline anything. A flush reply
+// whose status holds the command byte is a target that does not fill in
+// the status register: done, and counted. A write the target aborts marks
+// it read-only: later writes fail at once. Buffer counts of 0 are taken as
+// 1, and frames are cut to the smallest MTU of the paths whatever sector
+// count the target advertises.
 package initiator

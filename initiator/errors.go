@@ -56,7 +56,7 @@ type IOError struct {
 
 func (e *IOError) Error() string {
 	switch e.Op {
-	case "flush", "identify", "read reservation", "reserve":
+	case "flush", "identify", "read reservation", "reserve", "learn":
 		return fmt.Sprintf("%s: %s: %v", e.Target, e.Op, e.Err)
 	}
 	return fmt.Sprintf("%s: %s of %d sectors at LBA %d: %v", e.Target, e.Op, e.Sectors, e.LBA, e.Err)
@@ -69,6 +69,13 @@ type ATAError struct {
 	Status uint8
 	// Err is the ATA error register.
 	Err uint8
+}
+
+// aborted reports an ERR status with ABRT in the error register: the
+// device refused the command (unsupported, or a write to a read-only
+// export).
+func (e *ATAError) aborted() bool {
+	return e.Status&wire.ATAStatusErr != 0 && e.Err&wire.ATAErrorABRT != 0
 }
 
 func (e *ATAError) Error() string {

@@ -236,6 +236,7 @@ type TargetStatus struct {
 	Addr       Addr
 	Config     TargetConfig
 	Identity   *Identity
+	Learned    Learned
 	MaxSectors int
 	// Dead is why the target is down, "" while it is up.
 	Dead  string
@@ -247,7 +248,7 @@ type TargetStatus struct {
 func (t *Target) Status() TargetStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := TargetStatus{Addr: t.addr, Config: t.config, Identity: t.ident, MaxSectors: t.maxSectors, TargetCounters: t.counters}
+	s := TargetStatus{Addr: t.addr, Config: t.config, Identity: t.ident, Learned: t.learned, MaxSectors: t.maxSectors, TargetCounters: t.counters}
 	if t.dead != nil {
 		s.Dead = t.dead.Error()
 	}

@@ -8,7 +8,8 @@ import (
 
 // Reservation returns the MACs the target is reserved for; empty means
 // anyone may use it. A target reserved for others answers their ATA
-// commands with wire.ErrTargetReserved.
+// commands with wire.ErrTargetReserved. Once Learn found the target
+// without reservations it fails at once with ErrNoReservations.
 func (t *Target) Reservation() ([]wire.MAC, error) {
 	return t.reserve("read reservation", &wire.Reserve{Command: wire.ReserveRead})
 }
@@ -22,7 +23,10 @@ func (t *Target) Reserve(macs []wire.MAC) error {
 }
 
 func (t *Target) reserve(op string, r *wire.Reserve) ([]wire.MAC, error) {
-	body, err := t.control(op, wire.CommandReserve, r)
+	if l := t.Learned(); l.Probed && !l.Reservations {
+		return nil, &IOError{Target: t.addr, Op: op, Err: fmt.Errorf("%w: %s", ErrNoReservations, l.ReservationProblem)}
+	}
+	body, err := t.control(op, wire.CommandReserve, r, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type Target struct {
 	// macCeilingLocked).
 	macInflight map[wire.MAC]int
 	ident       *Identity
+	learned     Learned
 	maxSectors  int       // per frame, the least any path allows
 	progress    time.Time // last reply, or when the target became busy
 	busy        int       // requests in progress
@@ -85,6 +86,9 @@ type TargetCounters struct {
 	Foreign uint64
 	// Malformed replies are too short or of the wrong length.
 	Malformed uint64
+	// EchoedStatus counts flush replies whose status field held the
+	// command byte (a target that does not fill it in): taken as done.
+	EchoedStatus uint64
 	// HeldWrites counts write frames held back because an older write to
 	// the same sectors was retransmitted and a copy may still be on its way.
 	HeldWrites uint64
@@ -144,7 +148,12 @@ func (t *Target) MaxSectors() int {
 type request struct {
 	pending int // frames not finished; guarded by the target's lock
 	err     error
-	reply   []byte // a control command's answer
+	// probeUntil, if set, makes this a probe: its frames are sent a few
+	// times until then, and silence fails it with ErrNoAnswer without
+	// counting against the path or the target's deadline.
+	probeUntil time.Time
+	probeTry   time.Duration
+	reply      []byte // a control command's answer
 	// Exactly one of done and then is set: a waiting caller's channel,
 	// or a started request's completion, called by Target.unlock.
 	done chan struct{}
@@ -178,8 +187,10 @@ type frame struct {
 	// takes whole frames only.
 	data  []byte
 	write bool
-	// cmd is the AoE command: ATA, or a control command.
-	cmd wire.Command
+	// cmd is the AoE command: ATA, or a control command; ataCmd is the
+	// ATA command byte.
+	cmd    wire.Command
+	ataCmd uint8
 	// sample says whether the reply's round trip may update the RTT
 	// estimate: not for flush and identify, whose service time is not the
 	// path's.
@@ -282,21 +293,30 @@ func (t *Target) Kick() {
 }
 
 // Flush asks the target to put what it acknowledged on stable storage, with
-// the flush command its IDENTIFY claims. A target that claims none has no
-// volatile cache to flush (ATA's meaning), so there is nothing to send.
+// the flush command Learn found to work (before Learn, the one IDENTIFY
+// claims). With none there is nothing to send: Learn's caller has said
+// so, and the disk is attached write-through.
 func (t *Target) Flush() error {
-	id := t.Identity()
-	if id == nil {
+	t.mu.Lock()
+	id, cmd := t.ident, t.flushCommandLocked()
+	t.mu.Unlock()
+	switch {
+	case id == nil:
 		return &IOError{Target: t.addr, Op: "flush", Err: ErrNotIdentified}
-	}
-	if id.FlushCommand == 0 {
+	case cmd == 0:
 		return nil
 	}
-	a := wire.ATA{CmdStatus: id.FlushCommand}
-	if id.FlushCommand == wire.ATAFlushCacheExt {
+	return t.flushWith(cmd, 0)
+}
+
+// flushWith sends one flush command; a non-zero window makes it a probe.
+func (t *Target) flushWith(cmd uint8, window time.Duration) error {
+	a := wire.ATA{CmdStatus: cmd}
+	if cmd == wire.ATAFlushCacheExt {
 		a.Flags = wire.ATAFlagLBA48
 	}
 	req := t.newRequest()
+	req.probeFor(window)
 	return t.run(req, []*frame{t.newFrame(req, "flush", &a, nil)})
 }
 
@@ -305,7 +325,10 @@ func (t *Target) Flush() error {
 // goes to req.chunks). A request with nothing to do, or refused, comes
 // back nil, with the error if refused.
 func (t *Target) prepare(op string, p []byte, n int, off int64) (*request, []*frame, error) {
-	id := t.Identity()
+	write, keep := op == "write", p == nil
+	t.mu.Lock()
+	id, per, refused := t.ident, t.maxSectors, t.learned.WritesRefused
+	t.mu.Unlock()
 	lba, sectors := uint64(off)/wire.SectorSize, n/wire.SectorSize
 	var err error
 	switch {
@@ -317,12 +340,12 @@ func (t *Target) prepare(op string, p []byte, n int, off int64) (*request, []*fr
 		err = ErrRange
 	case n == 0:
 		return nil, nil, nil
+	case write && refused:
+		err = ErrWritesRefused
 	}
 	if err != nil {
 		return nil, nil, &IOError{Target: t.addr, Op: op, LBA: lba, Sectors: sectors, Err: err}
 	}
-	write, keep := op == "write", p == nil
-	per := t.MaxSectors()
 	req := t.newRequest()
 	frames := make([]*frame, 0, (sectors+per-1)/per)
 	if keep {
@@ -399,7 +422,7 @@ func (t *Target) newFrame(req *request, op string, a *wire.ATA, data []byte) *fr
 	if f == nil || cap(f.buf) < n {
 		f = &frame{buf: make([]byte, max(n, ataOverhead+t.MaxSectors()*wire.SectorSize))}
 	}
-	*f = frame{req: req, op: op, cmd: wire.CommandATA, buf: f.buf[:cap(f.buf)], n: ataOverhead, data: data}
+	*f = frame{req: req, op: op, cmd: wire.CommandATA, ataCmd: a.CmdStatus, buf: f.buf[:cap(f.buf)], n: ataOverhead, data: data}
 	h := wire.Header{Version: wire.Version, Shelf: t.addr.Shelf, Slot: t.addr.Slot, Command: wire.CommandATA}
 	_ = h.Marshal(f.buf)
 	a.MarshalHeader(f.buf[wire.HeaderLen:])
@@ -527,6 +550,16 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 	f.path = p
 	f.sent = now
 	f.deadline = now.Add(p.rtt.rto(f.retries, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
+	if until := f.req.probeUntil; !until.IsZero() {
+		// A probe tries a few times in its window, whatever the path's
+		// timeout, and is over when the window is.
+		if try := now.Add(f.req.probeTry); try.Before(f.deadline) {
+			f.deadline = try
+		}
+		if until.Before(f.deadline) {
+			f.deadline = until
+		}
+	}
 	mac := p.port.MAC()
 	copy(f.buf[0:6], p.mac[:])
 	copy(f.buf[6:12], mac[:])
@@ -603,8 +636,14 @@ func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now t
 			return false
 		}
 		switch need := f.count * wire.SectorSize; {
+		case a.CmdStatus&wire.ATAStatusBad != 0 && isStatusEcho(f.ataCmd, &a):
+			t.counters.EchoedStatus++
 		case a.CmdStatus&wire.ATAStatusBad != 0:
-			err = &ATAError{Status: a.CmdStatus, Err: a.ErrFeature}
+			ae := &ATAError{Status: a.CmdStatus, Err: a.ErrFeature}
+			err = ae
+			if f.write && ae.aborted() {
+				err = t.writesRefusedLocked(ae)
+			}
 		case (f.dst != nil || f.req.chunks != nil) && len(a.Data) < need:
 			// Dropped, not failed: the retransmit may fare better,
 			// and a spoofer must not be able to fail our I/O.
@@ -710,6 +749,10 @@ func (t *Target) sweep(now time.Time) (next time.Duration) {
 		}
 		p := f.path
 		t.untrackLocked(f)
+		if until := f.req.probeUntil; !until.IsZero() {
+			t.probeTimeoutLocked(f, now)
+			continue
+		}
 		p.counters.Timeouts++
 		p.timeoutsInRow++
 		p.loss.add(1)
@@ -832,7 +875,7 @@ func (t *Target) requeueLocked(f *frame) {
 	if t.retired == nil {
 		t.retired = make(map[uint32]retiredSend)
 	}
-	t.retired[f.tag] = retiredSend{path: f.path, sent: f.sent, sample: f.sample}
+	t.retired[f.tag] = retiredSend{path: f.path, sent: f.sent, sample: f.sample, probe: !f.req.probeUntil.IsZero()}
 	f.retries++
 	f.avoid = f.path
 	t.queue.pushFront(f)
@@ -840,10 +883,11 @@ func (t *Target) requeueLocked(f *frame) {
 
 // control sends one control command (Reserve/Release or MAC mask list)
 // and returns the body of the answer. Like ATA, it is retransmitted until
-// answered or the target is dead.
-func (t *Target) control(op string, cmd wire.Command, body wire.Body) ([]byte, error) {
+// answered or the target is dead; a non-zero window makes it a probe.
+func (t *Target) control(op string, cmd wire.Command, body wire.Body, window time.Duration) ([]byte, error) {
 	n := wire.HeaderLen + body.Len()
 	req := t.newRequest()
+	req.probeFor(window)
 	f := &frame{req: req, op: op, cmd: cmd, buf: make([]byte, n), n: n}
 	h := wire.Header{Version: wire.Version, Shelf: t.addr.Shelf, Slot: t.addr.Slot, Command: cmd}
 	_ = h.Marshal(f.buf)
@@ -859,6 +903,7 @@ type retiredSend struct {
 	path   *path
 	sent   time.Time
 	sample bool
+	probe  bool // its timeout cost the path nothing, so a late reply undoes nothing
 }
 
 // retiredFor is how long a timed-out send's tag is remembered.
@@ -876,6 +921,9 @@ func (t *Target) lateReplyLocked(port Port, h *wire.Header, now time.Time) {
 	}
 	delete(t.retired, h.Tag)
 	t.counters.Late++
+	if r.probe {
+		return
+	}
 	p := r.path
 	if r.sample {
 		p.rtt.sample(now.Sub(r.sent), now)

@@ -17,3 +17,6 @@ func Attach(ctx context.Context, devPath string, b Backend, opts Options) error 
 
 // Disconnect needs Linux's nbd driver; elsewhere it fails.
 func Disconnect(devPath string) error { return errNotLinux }
+
+// SetReadOnly needs Linux; elsewhere it fails.
+func SetReadOnly(devPath string) error { return errNotLinux }

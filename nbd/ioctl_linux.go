@@ -3,6 +3,7 @@
 package nbd
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 
@@ -78,3 +79,20 @@ func (d *blockDevice) ioctl(req uint, arg uintptr) error {
 }
 
 func (d *blockDevice) Close() error { return d.f.Close() }
+
+// SetReadOnly marks the block device read-only in the kernel (BLKROSET, as
+// blockdev --setro does): new read-write mounts and opens are refused, so
+// a filesystem on a disk whose target refuses writes learns it at once.
+// The caller must not hold up the device's requests meanwhile: closing
+// the device may flush what is cached for it.
+func SetReadOnly(devPath string) error {
+	f, err := os.Open(devPath)
+	if err != nil {
+		return fmt.Errorf("nbd: set read-only: %w", err)
+	}
+	defer f.Close()
+	if err := unix.IoctlSetPointerInt(int(f.Fd()), unix.BLKROSET, 1); err != nil {
+		return fmt.Errorf("nbd: set %s read-only: %w", devPath, err)
+	}
+	return nil
+}

@@ -48,6 +48,11 @@ type Options struct {
 	// must be durable on completion; they are served as WriteAt then Flush.
 	// Without it the kernel emulates FUA with a full FLUSH after the write.
 	FUA bool
+	// WriteThrough says the Backend cannot flush: SEND_FLUSH (and FUA) are
+	// not offered, so the kernel treats the device as having no volatile
+	// cache and sends no FLUSH, as it does for the kernel aoe driver's
+	// disks. For a target that cannot flush; the caller says so to the user.
+	WriteThrough bool
 	// Connections is how many sockets Attach hands the kernel (default 1).
 	// More than one sets NBD_FLAG_CAN_MULTI_CONN, which promises that a FLUSH
 	// on any connection covers writes completed on all of them: the
@@ -103,13 +108,17 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// deviceFlags is the NBD_SET_FLAGS argument. SEND_FLUSH is always set: it
-// is what makes the kernel pass fsync and journal barriers down to us
-// instead of treating the device as having no volatile cache.
+// deviceFlags is the NBD_SET_FLAGS argument. SEND_FLUSH is set unless the
+// device is write-through: it is what makes the kernel pass fsync and
+// journal barriers down to us instead of treating the device as having no
+// volatile cache.
 func (o Options) deviceFlags() uint32 {
-	f := uint32(flagHasFlags | flagSendFlush)
-	if o.FUA {
-		f |= flagSendFUA
+	f := uint32(flagHasFlags)
+	if !o.WriteThrough {
+		f |= flagSendFlush
+		if o.FUA {
+			f |= flagSendFUA
+		}
 	}
 	if o.ReadOnly {
 		f |= flagReadOnly

@@ -49,6 +49,8 @@ func TestDeviceFlags(t *testing.T) {
 		{Options{ReadOnly: true}, 1 | 2 | 4},
 		{Options{Connections: 1}, 1 | 4},
 		{Options{Connections: 4, FUA: true, ReadOnly: true}, 1 | 2 | 4 | 8 | 256},
+		// A target that cannot flush: no SEND_FLUSH, and no FUA either.
+		{Options{WriteThrough: true, FUA: true}, 1},
 	}
 	for _, tt := range tests {
 		if got := tt.o.deviceFlags(); got != tt.want {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,11 +15,19 @@ import (
 // claim refuses a target that another host has reserved and, if asked,
 // reserves it for every Ethernet interface of this host (not only those
 // up now, so a NIC that joins later is already allowed in). The returned
-// function releases what was claimed.
-func claim(t *initiator.Target, reserve bool, logf func(string, ...any)) (release func(), err error) {
+// function releases what was claimed. A target without reservations is
+// attached with a warning, but refused when a reservation was asked for:
+// --reserve promises what such a target cannot keep.
+func claim(t *initiator.Target, reserve bool, logf, warnf func(string, ...any)) (release func(), err error) {
 	release = func() {}
 	held, err := t.Reservation()
-	if err != nil {
+	switch {
+	case errors.Is(err, initiator.ErrNoReservations) && reserve:
+		return release, fmt.Errorf("cannot reserve %s: %w; attach it without --reserve", t.Addr(), errors.Unwrap(err))
+	case errors.Is(err, initiator.ErrNoReservations):
+		warnf("%s has no reservations (%s): attached without one; nothing keeps another host from writing it", t.Addr(), t.Learned().ReservationProblem)
+		return release, nil
+	case err != nil:
 		return release, fmt.Errorf("%s: cannot read its reservation: %w", t.Addr(), err)
 	}
 	mine := localMACs()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/goaoe/goaoe/discovery"
@@ -30,6 +31,9 @@ type Config struct {
 	// attached, so other initiators' I/O is refused by the target.
 	Reserve bool
 	Logf    func(format string, args ...any)
+	// Warnf receives what the person attaching must read (a target without
+	// reservations, or that cannot flush); it is logged too. nil: Logf only.
+	Warnf func(format string, args ...any)
 	// Ready is called with the device once it is usable.
 	Ready func(device string)
 }
@@ -58,6 +62,12 @@ var (
 func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	warnf := func(format string, args ...any) {
+		cfg.Logf("warning: "+format, args...)
+		if cfg.Warnf != nil {
+			cfg.Warnf(format, args...)
+		}
 	}
 	name := cfg.Target.String()
 	lockFile, err := lock(name)
@@ -96,11 +106,19 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	id := t.Identity()
 	cfg.Logf("%s: %s, %d bytes, %d bytes per frame", name, id.Model, id.Size(), t.MaxSectors()*512)
-	release, err := claim(t, cfg.Reserve, cfg.Logf)
+	release, err := claim(t, cfg.Reserve, cfg.Logf, warnf)
 	if err != nil {
 		return err
 	}
 	defer release()
+	learned := t.Learned()
+	writeThrough := learned.FlushCommand == 0
+	switch {
+	case writeThrough && !cfg.ReadOnly:
+		warnf("%s cannot flush its write cache (%s): attached write-through, without flushes; what it acknowledged may be lost if it loses power", name, learned.FlushProblem)
+	case learned.FlushProblem != "":
+		cfg.Logf("%s: flushing with %s (%s)", name, initiator.FlushName(learned.FlushCommand), learned.FlushProblem)
+	}
 
 	dev, releaseDevice, err := pickDevice(cfg.Device)
 	if err != nil {
@@ -137,9 +155,11 @@ func Serve(ctx context.Context, cfg Config) error {
 	}()
 
 	link := filepath.Join("/dev/etherd", name)
+	var roOnce sync.Once
 	opts := nbd.Options{
-		Size:     id.Size(),
-		ReadOnly: cfg.ReadOnly,
+		Size:         id.Size(),
+		ReadOnly:     cfg.ReadOnly,
+		WriteThrough: writeThrough,
 		// The kernel must not time requests out on its own: the AoE
 		// deadline decides when a silent target fails its I/O.
 		Timeout: 0,
@@ -157,6 +177,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		},
 		OnError: func(op string, off int64, length int, err error) {
 			cfg.Logf("%s: %s of %d bytes at %d failed: %v", dev, op, length, off, err)
+			if errors.Is(err, initiator.ErrWritesRefused) {
+				roOnce.Do(func() { go setReadOnly(dev, cfg.Logf) })
+			}
 		},
 	}
 	err = nbd.Attach(ctx, dev, t, opts)
@@ -167,6 +190,18 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 	cfg.Logf("%s detached from %s", name, dev)
 	return nil
+}
+
+// setReadOnly marks the device read-only once its target refused a write,
+// so that the filesystem and new mounts learn it from the kernel rather
+// than from one EIO after another. It runs apart from the request that
+// found out: closing the device may flush, and the flush needs us.
+func setReadOnly(dev string, logf func(string, ...any)) {
+	if err := nbd.SetReadOnly(dev); err != nil {
+		logf("%v", err)
+		return
+	}
+	logf("%s set read-only: its target refuses writes", dev)
 }
 
 // pickDevice chooses the nbd device under a host-wide lock held until the

@@ -37,9 +37,22 @@ type State struct {
 	Model        string    `json:"model,omitempty"`
 	// Status is "up", or "down" while the target is dead or the serving
 	// process is gone; Reason says why.
-	Status string      `json:"state"`
-	Reason string      `json:"reason,omitempty"`
-	Paths  []PathState `json:"paths"`
+	Status string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	// What the target is, and what asking it taught (initiator.Learned).
+	Flush           string `json:"flush"` // the flush command used: "0xea", "0xe7" or "none"
+	Reservations    bool   `json:"reservations"`
+	LBA48           bool   `json:"lba48"`
+	SectorsPerFrame int    `json:"sectors_per_frame"`
+	BufferCount     int    `json:"buffer_count"`
+	// TargetReadOnly: the target refused a write (exported read-only).
+	TargetReadOnly bool `json:"target_read_only"`
+	// FlushStatusEchoes counts flush replies whose status held the
+	// command byte, taken as done (see initiator.TargetCounters).
+	FlushStatusEchoes uint64 `json:"flush_status_echoes"`
+	// Warnings are what an admin should know of this target, one line each.
+	Warnings []string    `json:"warnings,omitempty"`
+	Paths    []PathState `json:"paths"`
 	// Sockets are the raw sockets' counters (all targets' traffic).
 	Sockets []InterfaceState `json:"sockets,omitempty"`
 	// Dropped replies, by why.
@@ -118,9 +131,25 @@ func stateFrom(st initiator.TargetStatus) State {
 		Late:         st.Late,
 		Foreign:      st.Foreign,
 		Malformed:    st.Malformed,
+
+		Flush:             initiator.FlushName(st.Learned.FlushCommand),
+		Reservations:      st.Learned.Reservations,
+		SectorsPerFrame:   st.MaxSectors,
+		BufferCount:       st.Config.BufferCount,
+		TargetReadOnly:    st.Learned.WritesRefused,
+		FlushStatusEchoes: st.EchoedStatus,
 	}
 	if st.Identity != nil {
-		s.SizeBytes, s.Model = st.Identity.Size(), st.Identity.Model
+		s.SizeBytes, s.Model, s.LBA48 = st.Identity.Size(), st.Identity.Model, st.Identity.LBA48
+	}
+	if l := st.Learned; l.WritesRefused {
+		s.Warnings = append(s.Warnings, "refuses writes (ATA ABRT): probably exported read-only; writes fail at once and the device is read-only")
+	}
+	if l := st.Learned; l.Probed && l.FlushCommand == 0 {
+		s.Warnings = append(s.Warnings, "cannot flush its write cache ("+l.FlushProblem+"): attached write-through")
+	}
+	if l := st.Learned; l.Probed && !l.Reservations {
+		s.Warnings = append(s.Warnings, "has no reservations ("+l.ReservationProblem+")")
 	}
 	if st.Dead != "" {
 		s.Status, s.Reason = "down", st.Dead

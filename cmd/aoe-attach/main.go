@@ -71,6 +71,17 @@ func run(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	signal.Ignore(syscall.SIGHUP)
+	// Warnings reach the person who ran aoe-attach: through the readiness
+	// pipe from the background process; in the foreground the log is
+	// stderr already.
+	var warnf func(string, ...any)
+	if ready != nil {
+		warnf = func(format string, args ...any) {
+			if ready != nil {
+				fmt.Fprintf(ready, "warn %s\n", strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " "))
+			}
+		}
+	}
 	err = session.Serve(ctx, session.Config{
 		Target:      addr,
 		Device:      c.String("device"),
@@ -80,6 +91,7 @@ func run(c *cli.Context) error {
 		FindTimeout: c.Duration("find-timeout"),
 		Reserve:     c.Bool("reserve"),
 		Logf:        logger.Printf,
+		Warnf:       warnf,
 		Ready: func(dev string) {
 			fmt.Println(dev)
 			if ready != nil {
@@ -123,16 +135,21 @@ func background(addr initiator.Addr) error {
 		return err
 	}
 	w.Close()
-	line, _ := bufio.NewReader(r).ReadString('\n')
-	line = strings.TrimSpace(line)
-	switch {
-	case strings.HasPrefix(line, "ok "):
-		fmt.Println(strings.TrimPrefix(line, "ok "))
-		cmd.Process.Release()
-		return nil
-	case strings.HasPrefix(line, "error "):
-		cmd.Wait()
-		return errors.New(strings.TrimPrefix(line, "error "))
+	// "warn MSG" lines, then "ok DEVICE" or "error MSG".
+	lines := bufio.NewScanner(r)
+	for lines.Scan() {
+		line := strings.TrimSpace(lines.Text())
+		switch {
+		case strings.HasPrefix(line, "warn "):
+			fmt.Fprintln(os.Stderr, "aoe-attach: warning:", strings.TrimPrefix(line, "warn "))
+		case strings.HasPrefix(line, "ok "):
+			fmt.Println(strings.TrimPrefix(line, "ok "))
+			cmd.Process.Release()
+			return nil
+		case strings.HasPrefix(line, "error "):
+			cmd.Wait()
+			return errors.New(strings.TrimPrefix(line, "error "))
+		}
 	}
 	err = cmd.Wait()
 	return fmt.Errorf("the serving process ended before the device was ready (%v); see %s", err, session.LogPath(addr.String()))

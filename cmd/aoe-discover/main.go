@@ -17,6 +17,7 @@ import (
 
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/initiator/wire"
 )
 
 func main() {
@@ -96,11 +97,18 @@ func sizeGB(t discovery.Target) string {
 
 func printTable(w io.Writer, found []discovery.Target) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tSIZE\tINTERFACES\tMACS\tPAYLOAD\tBUFCNT\tFIRMWARE\tCONFIG")
+	fmt.Fprintln(tw, "TARGET\tSIZE\tINTERFACES\tMACS\tPAYLOAD\tBUFCNT\tFIRMWARE\tFLUSH\tRESERVE\tCONFIG")
 	for _, t := range found {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%#04x\t%s\n", t.Addr, sizeGB(t),
+		flush, reserve := "?", "?"
+		if t.Learned.Probed {
+			flush, reserve = initiator.FlushName(t.Learned.FlushCommand), "no"
+			if t.Learned.Reservations {
+				reserve = "yes"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%#04x\t%s\t%s\t%s\n", t.Addr, sizeGB(t),
 			strings.Join(t.Interfaces(), ","), strings.Join(t.MACs(), ","),
-			t.PayloadBytes, t.Config.BufferCount, t.Config.Firmware, t.Config.String)
+			t.PayloadBytes, t.Config.BufferCount, t.Config.Firmware, flush, reserve, t.Config.String)
 	}
 	tw.Flush()
 	for _, t := range found {
@@ -123,7 +131,12 @@ type jsonTarget struct {
 	Model        string   `json:"model,omitempty"`
 	Serial       string   `json:"serial,omitempty"`
 	LBA48        bool     `json:"lba48"`
-	Error        string   `json:"error,omitempty"`
+	// What probing found (initiator.Learn).
+	Flush           string `json:"flush"` // "0xea", "0xe7" or "none"
+	FlushProblem    string `json:"flush_problem,omitempty"`
+	Reservations    bool   `json:"reservations"`
+	SectorsPerFrame int    `json:"sectors_per_frame"`
+	Error           string `json:"error,omitempty"`
 }
 
 func printJSON(w io.Writer, found []discovery.Target) error {
@@ -134,6 +147,8 @@ func printJSON(w io.Writer, found []discovery.Target) error {
 		if id := t.Identity; id != nil {
 			j.SizeBytes, j.Model, j.Serial, j.LBA48 = id.Size(), id.Model, id.Serial, id.LBA48
 		}
+		j.Flush, j.FlushProblem, j.Reservations = initiator.FlushName(t.Learned.FlushCommand), t.Learned.FlushProblem, t.Learned.Reservations
+		j.SectorsPerFrame = t.PayloadBytes / wire.SectorSize
 		if t.IdentifyError != nil {
 			j.Error = t.IdentifyError.Error()
 		}

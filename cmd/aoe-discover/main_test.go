@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goaoe/goaoe/internal/testbed"
 )
@@ -89,5 +90,54 @@ func TestDiscoverBadInterface(t *testing.T) {
 	_, errOut, code = discover(t, "e1")
 	if code != 2 || !strings.Contains(errOut, "eSHELF.SLOT") {
 		t.Fatalf("bad target: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDiscoverLearnsWhatTargetsDo: next to vblade, two targets of our own
+// that behave like others seen in the field (internal/testbed/quirktarget):
+// one drops Reserve/Release without a word, echoes the flush command as its
+// status and advertises 16 sectors a command at MTU 1500; one answers
+// Reserve/Release with AoE error 1, aborts every flush and advertises a
+// buffer count and firmware of 0. aoe-discover --json shows what probing
+// each taught, and the probes' silence costs seconds, not the deadline.
+func TestDiscoverLearnsWhatTargetsDo(t *testing.T) {
+	bed := testbed.New(t, 1500)
+	bed.StartTarget(1, 2, 8<<20)
+	bed.StartQuirkyTarget(1, 3, 8<<20, []string{"silent-control", "echo-flush-status"}, testbed.Extra("-s", "16"))
+	bed.StartQuirkyTarget(1, 4, 8<<20, []string{"control-error1", "abort-flush", "bufcnt0", "firmware0"})
+	start := time.Now()
+	out, errOut, code := discover(t, "-i", bed.HostIface(), "--timeout", "2s", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("aoe-discover took %v: the probes of silent targets must be short", took)
+	}
+	var got []jsonTarget
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 3 {
+		t.Fatalf("--json: %v, %d targets:\n%s", err, len(got), out)
+	}
+	want := []struct {
+		target       string
+		flush        string
+		reservations bool
+		sectors      int // per frame
+		maxSectors   int // advertised
+		bufferCount  int
+		firmware     uint16
+	}{
+		{"e1.2", "0xe7", true, 2, 2, 16, 0x4019},
+		{"e1.3", "0xe7", false, 2, 16, 16, 0x4019},
+		{"e1.4", "none", false, 2, 2, 0, 0},
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Target != w.target || g.Flush != w.flush || g.Reservations != w.reservations || g.SectorsPerFrame != w.sectors ||
+			g.SectorCount != w.maxSectors || g.BufferCount != w.bufferCount || g.Firmware != w.firmware || g.Error != "" {
+			t.Errorf("%s: got %+v, want %+v", w.target, g, w)
+		}
+	}
+	if !strings.Contains(got[2].FlushProblem, "aborted") {
+		t.Errorf("e1.4 flush_problem %q does not say the flush was aborted", got[2].FlushProblem)
 	}
 }

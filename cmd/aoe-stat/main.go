@@ -63,12 +63,17 @@ func print(w io.Writer, all []session.State, verbose bool) {
 		if s.Reason != "" {
 			fmt.Fprintf(w, "%s: %s\n", s.Target, s.Reason)
 		}
+		for _, warning := range s.Warnings {
+			fmt.Fprintf(w, "%s: %s\n", s.Target, warning)
+		}
 	}
 	if !verbose {
 		return
 	}
 	for _, s := range all {
-		fmt.Fprintf(w, "\n%s paths (late replies: %d; dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Late, s.Unmatched, s.Foreign, s.Malformed)
+		fmt.Fprintf(w, "\n%s target: flush %s, reservations %s, LBA48 %s, %d sectors per frame, buffer count %d, read-only %s, flush status echoes %d\n",
+			s.Target, s.Flush, yesNo(s.Reservations), yesNo(s.LBA48), s.SectorsPerFrame, s.BufferCount, yesNo(s.TargetReadOnly || s.ReadOnly), s.FlushStatusEchoes)
+		fmt.Fprintf(w, "%s paths (late replies: %d; dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Late, s.Unmatched, s.Foreign, s.Malformed)
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INTERFACE\tTARGET MAC\tSTATE\tWINDOW\tINFLIGHT\tSRTT\tSENT\tRETRANSMITTED\tLOST")
 		for _, p := range s.Paths {
@@ -95,4 +100,11 @@ func per(frames, calls uint64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", float64(frames)/float64(calls))
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

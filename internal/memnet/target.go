@@ -2,6 +2,7 @@ package memnet
 
 import (
 	"encoding/binary"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -46,6 +47,25 @@ type TargetConfig struct {
 	ConfigString string
 	// ServiceTime is how long each request takes.
 	ServiceTime time.Duration
+	// Quirks make it behave like a target other than vblade; the zero
+	// value is vblade.
+	Quirks Quirks
+	// Disk is the backing store; nil means an in-memory disk of Sectors
+	// sectors. Sectors is the capacity either way.
+	Disk Disk
+}
+
+// Disk is a target's backing store; nil means an in-memory disk of Sectors sectors.
+//
+// A read or write that fails answers the ATA command with status 0x51
+// (DRDY|DSC|ERR) and error UNC (read) or ABRT (write). A Disk that also has
+// a Sync() error method (an *os.File) is synced by every flush the target
+// carries out; a failed Sync aborts the flush the same way as a failed
+// write. The target may call it from more than one goroutine at once (a
+// Fault's Delay serves a request later, beside the others).
+type Disk interface {
+	io.ReaderAt
+	io.WriterAt
 }
 
 // Target is a simulated AoE target on a Port.
@@ -58,7 +78,7 @@ type Target struct {
 	wg    sync.WaitGroup
 
 	mu    sync.Mutex // guards everything below
-	disk  []byte
+	disk  []byte     // the in-memory disk, nil when cfg.Disk is set
 	fault Fault
 	// reserved are the only MACs served when not empty.
 	reserved []wire.MAC
@@ -72,8 +92,16 @@ type TargetStats struct {
 	Dropped  int // requests dropped because the queue was full
 	Reads    int
 	Writes   int
-	Flushes  int
-	Commands map[uint8]int // by ATA command
+	// Flushes counts the flushes carried out: FLUSH CACHE unless aborted,
+	// FLUSH CACHE EXT only with Quirks.FlushExt.
+	Flushes int
+	// EchoedFlushes counts the flushes answered with the command byte as
+	// status (Quirks.EchoFlushStatus), not carried out.
+	EchoedFlushes int
+	// ControlDropped counts the Reserve/Release and MAC mask list
+	// commands left unanswered (ControlSilent).
+	ControlDropped int
+	Commands       map[uint8]int // by ATA command
 }
 
 // Link is what a target needs of its interface: a memnet Port, or a real
@@ -101,12 +129,15 @@ func NewTargetOn(link Link, cfg TargetConfig) *Target {
 	if cfg.QueueLen == 0 {
 		cfg.QueueLen = 4 * cfg.BufferCount
 	}
-	return &Target{
+	t := &Target{
 		cfg:   cfg,
 		link:  link,
-		disk:  make([]byte, cfg.Sectors*wire.SectorSize),
 		stats: TargetStats{Commands: map[uint8]int{}},
 	}
+	if cfg.Disk == nil {
+		t.disk = make([]byte, cfg.Sectors*wire.SectorSize)
+	}
+	return t
 }
 
 // Send puts frames on the target's link, for tests that play someone else
@@ -139,7 +170,11 @@ func (t *Target) Start() {
 	t.wg.Add(2)
 	go t.receive()
 	go t.serve()
-	t.reply(&wire.Header{Dst: wire.BroadcastMAC, Shelf: t.cfg.Shelf, Slot: t.cfg.Slot, Command: wire.CommandConfig}, t.configBody())
+	version := uint8(wire.Version)
+	if t.cfg.Quirks.AnnounceVersion0 {
+		version = 0
+	}
+	t.send(&wire.Header{Dst: wire.BroadcastMAC, Shelf: t.cfg.Shelf, Slot: t.cfg.Slot, Command: wire.CommandConfig}, t.configBody(), version)
 }
 
 // Stop kills the target: it answers nothing until Start. The disk stays.
@@ -163,15 +198,28 @@ func (t *Target) SetFault(f Fault) {
 	t.fault = f
 }
 
-// Disk returns a copy of the disk.
+// Disk returns a copy of the disk. With a TargetConfig.Disk it reads all
+// Sectors of it (what cannot be read stays zero).
 func (t *Target) Disk() []byte {
+	if d := t.cfg.Disk; d != nil {
+		b := make([]byte, t.cfg.Sectors*wire.SectorSize)
+		_, _ = d.ReadAt(b, 0)
+		return b
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]byte(nil), t.disk...)
 }
 
-// WriteDisk fills part of the disk directly, as if written earlier.
+// WriteDisk fills part of the disk directly, as if written earlier. With a
+// TargetConfig.Disk it writes there, and panics if that fails.
 func (t *Target) WriteDisk(off int, b []byte) {
+	if d := t.cfg.Disk; d != nil {
+		if _, err := d.WriteAt(b, int64(off)); err != nil {
+			panic("memnet: WriteDisk: " + err.Error())
+		}
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	copy(t.disk[off:], b)
@@ -230,12 +278,26 @@ func (t *Target) handle(frame []byte) {
 	if (h.Shelf != t.cfg.Shelf && h.Shelf != wire.BroadcastShelf) || (h.Slot != t.cfg.Slot && h.Slot != wire.BroadcastSlot) {
 		return
 	}
-	h.Dst = h.Src
+	// A broadcast query is answered from the target's own address.
+	h.Dst, h.Shelf, h.Slot = h.Src, t.cfg.Shelf, t.cfg.Slot
 	switch h.Command {
 	case wire.CommandConfig:
 		t.reply(&h, t.configBody())
-	case wire.CommandReserve:
-		t.reserve(&h, body)
+	case wire.CommandReserve, wire.CommandMACMask:
+		switch t.cfg.Quirks.Control {
+		case ControlSilent:
+			t.mu.Lock()
+			t.stats.ControlDropped++
+			t.mu.Unlock()
+		case ControlServe:
+			if h.Command == wire.CommandReserve {
+				t.reserve(&h, body)
+				return
+			}
+			t.unrecognized(&h)
+		default:
+			t.unrecognized(&h)
+		}
 	case wire.CommandATA:
 		var a wire.ATA
 		if a.Unmarshal(body) != nil {
@@ -252,14 +314,27 @@ func (t *Target) handle(frame []byte) {
 		}
 		t.ata(&h, &a)
 	default:
-		h.Flags |= wire.FlagError
-		h.Error = wire.ErrUnrecognizedCommand
-		t.reply(&h, &wire.ATA{})
+		t.unrecognized(&h)
 	}
 }
 
+// unrecognized answers AoE error 1, as vblade does to a command it does
+// not know.
+func (t *Target) unrecognized(h *wire.Header) {
+	h.Flags |= wire.FlagError
+	h.Error = wire.ErrUnrecognizedCommand
+	t.reply(h, &wire.ATA{})
+}
+
 func (t *Target) configBody() *wire.Config {
-	return &wire.Config{BufferCount: uint16(t.cfg.BufferCount), Firmware: 0x4019, SectorCount: t.cfg.SectorCount, AoEVersion: wire.Version, String: []byte(t.cfg.ConfigString)}
+	c := &wire.Config{BufferCount: uint16(t.cfg.BufferCount), Firmware: 0x4019, SectorCount: t.cfg.SectorCount, AoEVersion: wire.Version, String: []byte(t.cfg.ConfigString)}
+	if t.cfg.Quirks.ZeroBufferCount {
+		c.BufferCount = 0
+	}
+	if t.cfg.Quirks.FirmwareZero {
+		c.Firmware = 0
+	}
+	return c
 }
 
 // ata serves one ATA command.
@@ -292,8 +367,8 @@ func (t *Target) ata(h *wire.Header, a *wire.ATA) {
 
 // serveATA carries out an ATA command and answers it.
 func (t *Target) serveATA(h *wire.Header, a *wire.ATA) {
-	resp := wire.ATA{Flags: a.Flags, SectorCount: a.SectorCount, LBA: a.LBA, CmdStatus: 0x40}
-	abort := func(errReg uint8) { resp.CmdStatus, resp.ErrFeature = 0x41, errReg }
+	resp := wire.ATA{Flags: a.Flags, SectorCount: a.SectorCount, LBA: a.LBA, CmdStatus: statusOK}
+	abort := func(errReg uint8) { resp.CmdStatus, resp.ErrFeature = statusAbort, errReg }
 	lba := a.LBA
 	ext := a.Flags&wire.ATAFlagLBA48 != 0
 	if !ext {
@@ -301,19 +376,17 @@ func (t *Target) serveATA(h *wire.Header, a *wire.ATA) {
 	}
 	count := int(a.SectorCount)
 	inRange := lba+uint64(count) <= t.cfg.Sectors
-	t.mu.Lock()
 	switch cmd := a.CmdStatus; {
 	case cmd == wire.ATAIdentify:
 		resp.Data = t.identify()
-	case cmd == wire.ATAFlushCache:
-		t.stats.Flushes++
+	case cmd == wire.ATAFlushCache || cmd == wire.ATAFlushCacheExt:
+		t.flush(cmd, &resp)
 	case (cmd == wire.ATAReadExt && ext && !t.cfg.LBA28Only) || (cmd == wire.ATARead28 && !ext):
 		if !inRange {
 			abort(wire.ATAErrorIDNF)
 			break
 		}
-		t.stats.Reads++
-		resp.Data = append([]byte(nil), t.disk[lba*wire.SectorSize:(lba+uint64(count))*wire.SectorSize]...)
+		t.read(lba, count, &resp)
 	case (cmd == wire.ATAWriteExt && ext && !t.cfg.LBA28Only) || (cmd == wire.ATAWrite28 && !ext):
 		switch {
 		case t.cfg.ReadOnly:
@@ -323,15 +396,61 @@ func (t *Target) serveATA(h *wire.Header, a *wire.ATA) {
 		case len(a.Data) < count*wire.SectorSize:
 			abort(wire.ATAErrorABRT)
 		default:
-			t.stats.Writes++
-			copy(t.disk[lba*wire.SectorSize:], a.Data[:count*wire.SectorSize])
+			t.write(lba, a.Data[:count*wire.SectorSize], &resp)
 		}
 	default:
 		// FLUSH CACHE EXT among them: vblade does not know it.
 		abort(wire.ATAErrorABRT)
 	}
-	t.mu.Unlock()
 	t.reply(h, &resp)
+}
+
+// ATA status values the target answers with.
+const (
+	statusOK        = 0x40 // DRDY
+	statusAbort     = 0x41 // DRDY|ERR, vblade's for a command it refuses
+	statusDiskError = 0x51 // DRDY|DSC|ERR, a failed read or write of the Disk
+)
+
+// read reads count sectors at lba into resp.
+func (t *Target) read(lba uint64, count int, resp *wire.ATA) {
+	off, n := lba*wire.SectorSize, count*wire.SectorSize
+	if t.cfg.Disk == nil {
+		t.mu.Lock()
+		t.stats.Reads++
+		resp.Data = append([]byte(nil), t.disk[off:off+uint64(n)]...)
+		t.mu.Unlock()
+		return
+	}
+	// Not under t.mu: the Disk may be slow, and Stats must not wait for it.
+	b := make([]byte, n)
+	if got, err := t.cfg.Disk.ReadAt(b, int64(off)); got < n || (err != nil && err != io.EOF) {
+		resp.CmdStatus, resp.ErrFeature = statusDiskError, wire.ATAErrorUNC
+		return
+	}
+	t.mu.Lock()
+	t.stats.Reads++
+	t.mu.Unlock()
+	resp.Data = b
+}
+
+// write writes data at lba, answering in resp.
+func (t *Target) write(lba uint64, data []byte, resp *wire.ATA) {
+	off := lba * wire.SectorSize
+	if t.cfg.Disk == nil {
+		t.mu.Lock()
+		t.stats.Writes++
+		copy(t.disk[off:], data)
+		t.mu.Unlock()
+		return
+	}
+	if _, err := t.cfg.Disk.WriteAt(data, int64(off)); err != nil {
+		resp.CmdStatus, resp.ErrFeature = statusDiskError, wire.ATAErrorABRT
+		return
+	}
+	t.mu.Lock()
+	t.stats.Writes++
+	t.mu.Unlock()
 }
 
 // identify builds IDENTIFY DEVICE data the way vblade does.
@@ -354,10 +473,8 @@ func (t *Target) identify() []byte {
 	lba28 := min(sectors, 0x0fffffff)
 	put(60, uint16(lba28))
 	put(61, uint16(lba28>>16))
-	if t.cfg.LBA28Only {
-		put(83, 1<<14|1<<12)
-	} else {
-		put(83, 1<<14|1<<12|1<<10)
+	put(83, t.word83())
+	if !t.cfg.LBA28Only {
 		for i := 0; i < 4; i++ {
 			put(100+i, uint16(sectors>>(16*i)))
 		}
@@ -365,9 +482,12 @@ func (t *Target) identify() []byte {
 	return b
 }
 
-func (t *Target) reply(h *wire.Header, body wire.Body) {
+func (t *Target) reply(h *wire.Header, body wire.Body) { t.send(h, body, wire.Version) }
+
+// send answers with the given AoE version in the header.
+func (t *Target) send(h *wire.Header, body wire.Body, version uint8) {
 	h.Src = t.link.MAC()
-	h.Version = wire.Version
+	h.Version = version
 	h.Flags |= wire.FlagResponse
 	b := make([]byte, wire.HeaderLen+body.Len())
 	_ = h.Marshal(b)

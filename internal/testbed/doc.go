@@ -26,4 +26,15 @@
 // socket receive buffer is only 24000 bytes (48000 after the kernel doubles
 // it): a burst of more than a few jumbo frames overflows it, whatever buffer
 // count it advertises.
+//
+// # Targets other than vblade
+//
+// StartQuirkyTarget runs quirktarget (internal/testbed/quirktarget) in
+// vblade's place: the project's memnet target on a raw socket, serving the
+// file, with the quirks of other AoE targets chosen by name (control
+// commands unanswered, flushes echoed or aborted, more sectors advertised
+// than the MTU carries with Extra("-s", "16"), ...). Same command line,
+// same ready line, same Target. QuirkTargetBinary gives the static binary
+// itself, for the guest harness (scripts/guest/boot --target
+// ...,prog=PATH). Unlike vblade, it reads the MTU once, at start.
 package testbed

@@ -16,11 +16,12 @@ import (
 // readyTimeout bounds how long StartTarget waits for vblade to bind.
 const readyTimeout = 10 * time.Second
 
-// readyLine is what vblade prints once its socket is bound:
-// "pid 8651: e1.2, 131072 sectors O_RDWR".
+// readyLine is what vblade (and quirktarget) prints once its socket is
+// bound: "pid 8651: e1.2, 131072 sectors O_RDWR".
 var readyLine = regexp.MustCompile(`pid \d+: e\d+\.\d+, \d+ sectors`)
 
-// A TargetOption changes how StartTarget runs vblade.
+// A TargetOption changes how StartTarget runs vblade (and
+// StartQuirkyTarget quirktarget).
 type TargetOption func(*targetConfig)
 
 type targetConfig struct {
@@ -50,12 +51,14 @@ func Extra(args ...string) TargetOption {
 	return func(c *targetConfig) { c.extra = append(c.extra, args...) }
 }
 
-// Target is one vblade process serving a file in a Bed's namespace.
+// Target is one vblade process serving a file in a Bed's namespace (or a
+// quirktarget process, from StartQuirkyTarget).
 type Target struct {
 	t     testing.TB
 	bed   *Bed
 	Shelf int
 	Slot  int
+	prog  string // "vblade" or "quirktarget", for messages
 	iface string
 	path  string
 	args  []string // ip netns exec ... vblade ...
@@ -76,8 +79,16 @@ func (b *Bed) StartTarget(shelf, slot int, size int64, opts ...TargetOption) *Ta
 	t := b.t
 	t.Helper()
 	if _, err := exec.LookPath("vblade"); err != nil {
-		t.Skip("testbed: needs vblade (Debian package vblade)")
+		t.Skip("needs vblade (Debian package vblade)")
 	}
+	return b.launch("vblade", "vblade", nil, shelf, slot, size, opts)
+}
+
+// launch runs the target program bin (named prog in messages) as
+// StartTarget describes, with flags before the options' own.
+func (b *Bed) launch(prog, bin string, flags []string, shelf, slot int, size int64, opts []TargetOption) *Target {
+	t := b.t
+	t.Helper()
 	var c targetConfig
 	for _, o := range opts {
 		o(&c)
@@ -94,23 +105,24 @@ func (b *Bed) StartTarget(shelf, slot int, size int64, opts ...TargetOption) *Ta
 		}
 	}
 
-	args := []string{"netns", "exec", b.ns, "vblade"}
+	args := []string{"netns", "exec", b.ns, bin}
 	if c.readOnly {
 		args = append(args, "-r")
 	}
+	args = append(args, flags...)
 	args = append(args, c.extra...)
 	args = append(args, strconv.Itoa(shelf), strconv.Itoa(slot), c.iface, c.path)
 
-	tg := &Target{t: t, bed: b, Shelf: shelf, Slot: slot, iface: c.iface, path: c.path,
+	tg := &Target{t: t, bed: b, Shelf: shelf, Slot: slot, prog: prog, iface: c.iface, path: c.path,
 		args: args, out: new(syncBuffer)}
 	t.Cleanup(func() {
 		exitedAlone := tg.exited()
 		tg.Kill()
 		if exitedAlone {
-			t.Logf("testbed: vblade e%d.%d had exited on its own before the end of the test", shelf, slot)
+			t.Logf("testbed: %s e%d.%d had exited on its own before the end of the test", prog, shelf, slot)
 		}
 		if t.Failed() {
-			t.Logf("testbed: vblade e%d.%d output:\n%s", shelf, slot, tg.Output())
+			t.Logf("testbed: %s e%d.%d output:\n%s", prog, shelf, slot, tg.Output())
 		}
 	})
 	tg.start()
@@ -138,7 +150,7 @@ func (tg *Target) start() {
 	cmd.Stderr = tg.out
 	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
-		tg.t.Fatalf("testbed: starting vblade: %v", err)
+		tg.t.Fatalf("testbed: starting %s: %v", tg.prog, err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -155,12 +167,12 @@ func (tg *Target) start() {
 	for !readyLine.Match(tg.out.Since(mark)) {
 		select {
 		case <-done:
-			tg.t.Fatalf("testbed: vblade e%d.%d exited at start (%v):\n%s",
-				tg.Shelf, tg.Slot, cmd.ProcessState, tg.Output())
+			tg.t.Fatalf("testbed: %s e%d.%d exited at start (%v):\n%s",
+				tg.prog, tg.Shelf, tg.Slot, cmd.ProcessState, tg.Output())
 		case <-deadline:
 			tg.Kill()
-			tg.t.Fatalf("testbed: vblade e%d.%d did not say it listens within %v:\n%s",
-				tg.Shelf, tg.Slot, readyTimeout, tg.Output())
+			tg.t.Fatalf("testbed: %s e%d.%d did not say it listens within %v:\n%s",
+				tg.prog, tg.Shelf, tg.Slot, readyTimeout, tg.Output())
 		case <-tick.C:
 		}
 	}
