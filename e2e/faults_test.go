@@ -159,3 +159,27 @@ func TestKernelDriverAlongside(t *testing.T) {
 	r.expect(t, "kdev_after_detach", "block")
 	r.expect(t, "result", "pass")
 }
+
+// TestMTULoweredDuringWrite: the link's MTU drops from 9000 to 1500 at
+// both ends while a large O_DIRECT write runs in 17-sector frames (before
+// the engine re-cut frames, this failed the write with EIO). The write
+// completes, reads back bit for bit, and the target is used in 2-sector
+// frames from then on.
+func TestMTULoweredDuringWrite(t *testing.T) {
+	needGuest(t)
+	img := sparseFile(t, t.TempDir(), "e1.2.img", 256*MiB)
+	r := boot(t, bootOptions{
+		Script:   "mtu-drop.sh",
+		Targets:  []target{{Addr: "1.2", File: img}},
+		Env:      []string{"E2E_MTU_MIB=128"},
+		MTU:      9000,
+		HostHook: "host-hook.sh",
+		Timeout:  6 * time.Minute,
+	})
+	r.expect(t, "payload_before", "8704")
+	t.Logf("MTU lowered after %s MiB of 128", r.last("lowered_at_mib"))
+	r.expect(t, "write_rc", "0")
+	r.expect(t, "readback", "ok")
+	r.expect(t, "payload_after", "1024")
+	r.expect(t, "result", "pass")
+}

@@ -16,6 +16,15 @@
 //	Port.Receive ─▶ Initiator.dispatch ─▶ Target.complete ─▶ caller wakes
 //	sweeper tick ─▶ Target.sweep ─▶ new tag, other path ─▶ Port.Send
 //
+// One concern per file, each with its flow drawn at the top: request.go
+// (submission and cutting into frames), send.go (the pump, path choice,
+// batched sends), reply.go (matching replies to frames), order.go (holding
+// writes back behind old copies of retransmitted ones), timers.go (the
+// sweep: retransmits and deadlines), framesize.go (frames that no longer
+// fit a path), learn.go (probing what a target really does), path.go,
+// window.go and rtt.go (per-path state), lock.go (the target's lock, whose
+// Unlock runs the completions of what finished under it).
+//
 // The sweeper sleeps until a frame could be overdue (at least Options.Tick),
 // not on every tick. Windows start at the target's buffer count and never
 // fall below it for a loss (window.go says why); past it they probe for the

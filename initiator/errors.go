@@ -45,18 +45,50 @@ var (
 	ErrNotIdentified = errors.New("target not identified yet")
 )
 
+// Op is what a request does, as errors and logs name it.
+type Op uint8
+
+const (
+	OpRead Op = iota
+	OpWrite
+	OpFlush
+	OpIdentify
+	OpReadReservation
+	OpReserve
+	OpLearn
+)
+
+var opNames = [...]string{
+	OpRead:            "read",
+	OpWrite:           "write",
+	OpFlush:           "flush",
+	OpIdentify:        "identify",
+	OpReadReservation: "read reservation",
+	OpReserve:         "reserve",
+	OpLearn:           "learn",
+}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op %d", uint8(o))
+}
+
+// data says the op moves sectors, so its errors name where.
+func (o Op) data() bool { return o == OpRead || o == OpWrite }
+
 // IOError is a failed request: which target, what, where, and why.
 type IOError struct {
 	Target  Addr
-	Op      string // "read", "write", "flush", "identify"
+	Op      Op
 	LBA     uint64
 	Sectors int
 	Err     error
 }
 
 func (e *IOError) Error() string {
-	switch e.Op {
-	case "flush", "identify", "read reservation", "reserve", "learn":
+	if !e.Op.data() {
 		return fmt.Sprintf("%s: %s: %v", e.Target, e.Op, e.Err)
 	}
 	return fmt.Sprintf("%s: %s of %d sectors at LBA %d: %v", e.Target, e.Op, e.Sectors, e.LBA, e.Err)

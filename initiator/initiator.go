@@ -168,6 +168,14 @@ func (ini *Initiator) RemovePort(name string) {
 	}
 }
 
+// hasPort reports whether p is in use (added and not removed).
+func (ini *Initiator) hasPort(p Port) bool {
+	ini.mu.RLock()
+	defer ini.mu.RUnlock()
+	_, ok := ini.ports[p]
+	return ok
+}
+
 // Ports lists the ports in use.
 func (ini *Initiator) Ports() []Port {
 	ini.mu.RLock()
@@ -278,7 +286,7 @@ func (ini *Initiator) Close() error {
 	for _, t := range targets {
 		t.mu.Lock()
 		t.failAllLocked(ErrClosed)
-		t.unlock()
+		t.mu.Unlock()
 	}
 	ini.wg.Wait()
 	return nil
@@ -317,7 +325,7 @@ func (ini *Initiator) receive(p Port) {
 		for _, t := range touched {
 			t.mu.Lock()
 			t.pumpLocked(now)
-			t.unlock()
+			t.mu.Unlock()
 		}
 		clear(touched)
 		touched = touched[:0]
@@ -354,7 +362,7 @@ func (ini *Initiator) dispatch(p Port, frame []byte, now time.Time, buf *rxBuf) 
 		}
 		t.mu.Lock()
 		kept := t.handleReplyLocked(p, &h, body, now, buf)
-		t.unlock()
+		t.mu.Unlock()
 		return t, kept
 	case wire.CommandConfig:
 		var c wire.Config

@@ -76,10 +76,10 @@ const (
 func (t *Target) Learn() (Learned, error) {
 	id := t.Identity()
 	if id == nil {
-		return Learned{}, &IOError{Target: t.addr, Op: "learn", Err: ErrNotIdentified}
+		return Learned{}, &IOError{Target: t.addr, Op: OpLearn, Err: ErrNotIdentified}
 	}
 	l := Learned{Probed: true}
-	_, err := t.control("read reservation", wire.CommandReserve, &wire.Reserve{Command: wire.ReserveRead}, t.probeWindow(reserveProbeWindow))
+	_, err := t.control(OpReadReservation, wire.CommandReserve, &wire.Reserve{Command: wire.ReserveRead}, t.probeWindow(reserveProbeWindow))
 	switch {
 	case err == nil:
 		l.Reservations = true

@@ -101,11 +101,12 @@ func (t *Target) otherPathUpLocked(p *path) bool {
 	return false
 }
 
-// pickPathLocked chooses the path for the next frame: the one with the most
-// free room in its window, scaled by how fast it answers, so a slow path
-// takes a share in proportion to what it can carry. avoid is skipped when
-// another path has room, so a retransmit tries a different way.
-func (t *Target) pickPathLocked(avoid *path) *path {
+// pickPathLocked chooses the path for the next frame of count sectors: of
+// those whose frames are that large, the one with the most free room in its
+// window, scaled by how fast it answers, so a slow path takes a share in
+// proportion to what it can carry. avoid is skipped when another path has
+// room, so a retransmit tries a different way.
+func (t *Target) pickPathLocked(avoid *path, count int) *path {
 	// A path not measured yet is taken to be as fast as the fastest: it
 	// must carry frames to be measured at all.
 	var fastest time.Duration
@@ -117,7 +118,7 @@ func (t *Target) pickPathLocked(avoid *path) *path {
 	var best *path
 	var bestScore float64
 	for _, p := range t.paths {
-		if p.down || p.inflight >= p.win.size {
+		if p.down || p.inflight >= p.win.size || p.maxSectors < count {
 			continue
 		}
 		// A path's room is its window, within what its target port

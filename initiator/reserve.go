@@ -11,18 +11,18 @@ import (
 // commands with wire.ErrTargetReserved. Once Learn found the target
 // without reservations it fails at once with ErrNoReservations.
 func (t *Target) Reservation() ([]wire.MAC, error) {
-	return t.reserve("read reservation", &wire.Reserve{Command: wire.ReserveRead})
+	return t.reserve(OpReadReservation, &wire.Reserve{Command: wire.ReserveRead})
 }
 
 // Reserve claims the target for macs, so that initiators with other MACs
 // are refused; with no MACs it releases the target. It fails with
 // wire.ErrTargetReserved if another initiator holds the target.
 func (t *Target) Reserve(macs []wire.MAC) error {
-	_, err := t.reserve("reserve", &wire.Reserve{Command: wire.ReserveSet, MACs: macs})
+	_, err := t.reserve(OpReserve, &wire.Reserve{Command: wire.ReserveSet, MACs: macs})
 	return err
 }
 
-func (t *Target) reserve(op string, r *wire.Reserve) ([]wire.MAC, error) {
+func (t *Target) reserve(op Op, r *wire.Reserve) ([]wire.MAC, error) {
 	if l := t.Learned(); l.Probed && !l.Reservations {
 		return nil, &IOError{Target: t.addr, Op: op, Err: fmt.Errorf("%w: %s", ErrNoReservations, l.ReservationProblem)}
 	}

@@ -6,6 +6,8 @@
 #   rate K RATE   limit what the host sends to the guest's ethK (tc tbf)
 #   norate K      remove that limit
 #   down K / up K set the host end of the guest's ethK down or up
+#   mtu K MTU     set the MTU of the host end of the guest's ethK and of
+#                 its bridge
 #   restart I     kill vblade I and start it again (same arguments)
 #   kill I        kill vblade I
 set -euo pipefail
@@ -28,6 +30,10 @@ tail -n +1 -F "$console_log" 2>/dev/null | while read -r line; do
 	norate) tc qdisc del dev "$(tap "$2")" root 2>/dev/null || true ;;
 	down) ip link set "$(tap "$2")" down ;;
 	up) ip link set "$(tap "$2")" up ;;
+	mtu)
+		ip link set "$(tap "$2")" mtu "$3"
+		ip link set "$(ip -o link show "$(tap "$2")" | sed -n 's/.* master \([^ ]*\) .*/\1/p')" mtu "$3"
+		;;
 	kill)
 		p="vblade$2_pid"
 		kill -9 "${!p}" 2>/dev/null || true

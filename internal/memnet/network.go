@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goaoe/goaoe/initiator/wire"
@@ -45,7 +46,8 @@ const inboxLen = 4096
 
 // NewPort attaches a port to the segment.
 func (n *Network) NewPort(name string, mac wire.MAC, mtu int) *Port {
-	p := &Port{net: n, name: name, mac: mac, mtu: mtu, inbox: make(chan []byte, inboxLen), closed: make(chan struct{}), up: true}
+	p := &Port{net: n, name: name, mac: mac, inbox: make(chan []byte, inboxLen), closed: make(chan struct{}), up: true}
+	p.mtu.Store(int64(mtu))
 	n.mu.Lock()
 	n.ports = append(n.ports, p)
 	n.mu.Unlock()
@@ -126,7 +128,7 @@ type Port struct {
 	net    *Network
 	name   string
 	mac    wire.MAC
-	mtu    int
+	mtu    atomic.Int64 // SetMTU changes it under a running engine
 	inbox  chan []byte
 	closed chan struct{}
 	once   sync.Once
@@ -176,7 +178,11 @@ func (p *Port) SetDelay(d time.Duration) {
 
 func (p *Port) Name() string  { return p.name }
 func (p *Port) MAC() wire.MAC { return p.mac }
-func (p *Port) MTU() int      { return p.mtu }
+func (p *Port) MTU() int      { return int(p.mtu.Load()) }
+
+// SetMTU changes the port's MTU, as "ip link set DEV mtu N" does: frames
+// larger than it are refused from then on.
+func (p *Port) SetMTU(mtu int) { p.mtu.Store(int64(mtu)) }
 
 // SetUp plugs the port in or out: a port that is down sends and receives
 // nothing.
@@ -194,7 +200,7 @@ func (p *Port) Send(frames [][]byte) error {
 	default:
 	}
 	for _, f := range frames {
-		if len(f) > p.mtu+wire.EthernetHeaderLen {
+		if len(f) > p.MTU()+wire.EthernetHeaderLen {
 			return errors.New("memnet: frame larger than the MTU")
 		}
 		p.net.deliver(p, f)
