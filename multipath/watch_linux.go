@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/goaoe/goaoe/rawport"
 )
 
 // Run follows the host's link events (rtnetlink) until ctx is done,
@@ -45,12 +47,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
+// linkOf is what one link event says. Usability is rawport's: netlink
+// derives the attributes' net.Flags from the link's IFF_ flags (IFF_UP,
+// IFF_RUNNING, IFF_LOOPBACK among them), which is all rawport.Usable reads
+// besides the hardware address.
 func linkOf(u netlink.LinkUpdate) Link {
 	a := u.Link.Attrs()
 	return Link{
 		Name:    a.Name,
 		Deleted: u.Header.Type == unix.RTM_DELLINK,
-		Usable: a.Flags&net.FlagUp != 0 && a.RawFlags&unix.IFF_RUNNING != 0 &&
-			a.Flags&net.FlagLoopback == 0 && len(a.HardwareAddr) == 6,
+		Usable:  rawport.Usable(&net.Interface{Name: a.Name, Flags: a.Flags, HardwareAddr: a.HardwareAddr}),
 	}
 }

@@ -44,7 +44,8 @@ type Port struct {
 }
 
 // Open opens the Ethernet interface called name for AoE. It needs
-// CAP_NET_RAW. It refuses the loopback and interfaces without a 6-byte MAC.
+// CAP_NET_RAW. It refuses interfaces that are not Ethernet (see Ethernet:
+// the loopback, interfaces without a 6-byte MAC).
 // An interface that is down can be opened; sending on it fails until it is up.
 func Open(name string) (*Port, error) {
 	ifi, err := net.InterfaceByName(name)
@@ -52,7 +53,7 @@ func Open(name string) (*Port, error) {
 		return nil, &OpError{Op: "open port", Iface: name, Err: err,
 			Hint: `list the interfaces with "ip link"`}
 	}
-	if err := checkEthernet(ifi); err != nil {
+	if err := Ethernet(ifi); err != nil {
 		return nil, err
 	}
 
@@ -84,20 +85,6 @@ func Open(name string) (*Port, error) {
 	return p, nil
 }
 
-// checkEthernet refuses interfaces that cannot carry AoE frames.
-func checkEthernet(ifi *net.Interface) error {
-	switch {
-	case ifi.Flags&net.FlagLoopback != 0:
-		return &OpError{Op: "open port", Iface: ifi.Name, Err: ErrNotEthernet,
-			Hint: "it is the loopback; AoE needs an Ethernet interface, see \"ip link\""}
-	case len(ifi.HardwareAddr) != 6:
-		return &OpError{Op: "open port", Iface: ifi.Name, Err: ErrNotEthernet,
-			Hint: fmt.Sprintf("its hardware address %q is not a 6-byte MAC; AoE needs an Ethernet interface, see \"ip link\"",
-				ifi.HardwareAddr.String())}
-	}
-	return nil
-}
-
 // hint says what the user can do about err on interface name.
 func hint(err error, name string) string {
 	var errno unix.Errno
@@ -118,7 +105,8 @@ func hint(err error, name string) string {
 }
 
 // Interfaces returns the names of the interfaces discovery broadcasts on by
-// default: up, not the loopback, with a 6-byte MAC.
+// default: Ethernet (see Ethernet) and up. Unlike Usable it does not ask for
+// a carrier.
 func Interfaces() ([]string, error) {
 	ifis, err := net.Interfaces()
 	if err != nil {
@@ -126,7 +114,7 @@ func Interfaces() ([]string, error) {
 	}
 	var names []string
 	for _, ifi := range ifis {
-		if ifi.Flags&net.FlagUp != 0 && checkEthernet(&ifi) == nil {
+		if ifi.Flags&net.FlagUp != 0 && Ethernet(&ifi) == nil {
 			names = append(names, ifi.Name)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/rawport"
 )
 
 // claim refuses a target that another host has reserved and, if asked,
@@ -50,12 +51,15 @@ func claim(t *initiator.Target, reserve bool, logf, warnf func(string, ...any)) 
 	}, nil
 }
 
-// localMACs lists the MACs of every Ethernet interface of this host.
+// localMACs lists the MACs of every Ethernet interface of this host
+// (rawport.Ethernet), up or down: only the Ethernet half of rawport.Usable,
+// so that a NIC that is down now and joins the session later is already
+// covered by the reservation.
 func localMACs() []wire.MAC {
 	ifs, _ := net.Interfaces()
 	var macs []wire.MAC
 	for _, ifi := range ifs {
-		if ifi.Flags&net.FlagLoopback != 0 || len(ifi.HardwareAddr) != 6 {
+		if rawport.Ethernet(&ifi) != nil {
 			continue
 		}
 		var m wire.MAC

@@ -35,9 +35,9 @@ type State struct {
 	SizeBytes    int64     `json:"size_bytes"`
 	PayloadBytes int       `json:"payload_bytes"`
 	Model        string    `json:"model,omitempty"`
-	// Status is "up", or "down" while the target is dead or the serving
+	// State is "up", or "down" while the target is dead or the serving
 	// process is gone; Reason says why.
-	Status string `json:"state"`
+	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
 	// What the target is, and what asking it taught (initiator.Learned).
 	Flush           string `json:"flush"` // the flush command used: "0xea", "0xe7" or "none"
@@ -56,10 +56,10 @@ type State struct {
 	// Sockets are the raw sockets' counters (all targets' traffic).
 	Sockets []InterfaceState `json:"sockets,omitempty"`
 	// Dropped replies, by why.
-	Unmatched uint64 `json:"replies_unmatched"`
-	Late      uint64 `json:"replies_late"`
-	Foreign   uint64 `json:"replies_foreign"`
-	Malformed uint64 `json:"replies_malformed"`
+	RepliesUnmatched uint64 `json:"replies_unmatched"`
+	RepliesLate      uint64 `json:"replies_late"`
+	RepliesForeign   uint64 `json:"replies_foreign"`
+	RepliesMalformed uint64 `json:"replies_malformed"`
 }
 
 // PathState is one path of a session, for aoe-stat -v.
@@ -73,13 +73,13 @@ type PathState struct {
 	Sent          uint64  `json:"sent"`
 	Retransmitted uint64  `json:"retransmitted"`
 	Replies       uint64  `json:"replies"`
-	Timeouts      uint64  `json:"lost"`
+	Lost          uint64  `json:"lost"` // frames whose timer ran out (initiator.PathCounters.Timeouts)
 }
 
 // InterfaceState is one interface's socket counters: how many frames each
 // system call moved, which is where a userspace initiator's CPU goes.
 type InterfaceState struct {
-	Interface     string `json:"nic"` // not "interface": scripts count paths by that key
+	NIC           string `json:"nic"` // not "interface": scripts count paths by that key
 	FramesOut     uint64 `json:"frames_out"`
 	SendCalls     uint64 `json:"send_calls"`
 	SendDropped   uint64 `json:"send_dropped"` // the socket or device queue was full
@@ -99,12 +99,12 @@ func interfaceStates(ports []initiator.Port) []InterfaceState {
 		}
 		st := rp.Stats()
 		out = append(out, InterfaceState{
-			Interface: p.Name(), FramesOut: st.Sent, SendCalls: st.SendCalls, SendDropped: st.SendDropped,
+			NIC: p.Name(), FramesOut: st.Sent, SendCalls: st.SendCalls, SendDropped: st.SendDropped,
 			FramesIn: st.Received, ReceiveCalls: st.ReceiveCalls, ReceiveEmpty: st.ReceiveEmpty,
 			KernelDropped: st.KernelDropped,
 		})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Interface < out[j].Interface })
+	sort.Slice(out, func(i, j int) bool { return out[i].NIC < out[j].NIC })
 	return out
 }
 
@@ -126,11 +126,12 @@ func stateFrom(st initiator.TargetStatus) State {
 	s := State{
 		Target:       st.Addr.String(),
 		PayloadBytes: st.MaxSectors * 512,
-		Status:       "up",
-		Unmatched:    st.Unmatched,
-		Late:         st.Late,
-		Foreign:      st.Foreign,
-		Malformed:    st.Malformed,
+		State:        "up",
+
+		RepliesUnmatched: st.Unmatched,
+		RepliesLate:      st.Late,
+		RepliesForeign:   st.Foreign,
+		RepliesMalformed: st.Malformed,
 
 		Flush:             initiator.FlushName(st.Learned.FlushCommand),
 		Reservations:      st.Learned.Reservations,
@@ -152,13 +153,13 @@ func stateFrom(st initiator.TargetStatus) State {
 		s.Warnings = append(s.Warnings, "has no reservations ("+l.ReservationProblem+")")
 	}
 	if st.Dead != "" {
-		s.Status, s.Reason = "down", st.Dead
+		s.State, s.Reason = "down", st.Dead
 	}
 	for _, p := range st.Paths {
 		s.Paths = append(s.Paths, PathState{
 			Interface: p.Port, MAC: p.MAC.String(), State: pathState(p.Up), Window: p.Window, Inflight: p.Inflight,
 			SRTTMicros: float64(p.SRTT.Nanoseconds()) / 1e3,
-			Sent:       p.Sent, Retransmitted: p.Retransmitted, Replies: p.Replies, Timeouts: p.Timeouts,
+			Sent:       p.Sent, Retransmitted: p.Retransmitted, Replies: p.Replies, Lost: p.Timeouts,
 		})
 	}
 	return s
@@ -201,7 +202,7 @@ func List() ([]State, error) {
 			continue
 		}
 		if !alive(s.Target) {
-			s.Status, s.Reason = "down", fmt.Sprintf("serving process %d is gone; run aoe-detach %s to clean up, then aoe-attach again", s.PID, s.Target)
+			s.State, s.Reason = "down", fmt.Sprintf("serving process %d is gone; run aoe-detach %s to clean up, then aoe-attach again", s.PID, s.Target)
 			s.Paths = nil
 		}
 		out = append(out, s)

@@ -56,7 +56,7 @@ func print(w io.Writer, all []session.State, verbose bool) {
 			ifaces = "-" // an empty column would shift the rest for awk
 		}
 		fmt.Fprintf(tw, "%s\t%.3fGB\t%s\t%d\t%s\t%s\n", s.Target, float64(s.SizeBytes)/1e9,
-			ifaces, s.PayloadBytes, s.Status, s.Device)
+			ifaces, s.PayloadBytes, s.State, s.Device)
 	}
 	tw.Flush()
 	for _, s := range all {
@@ -73,11 +73,11 @@ func print(w io.Writer, all []session.State, verbose bool) {
 	for _, s := range all {
 		fmt.Fprintf(w, "\n%s target: flush %s, reservations %s, LBA48 %s, %d sectors per frame, buffer count %d, read-only %s, flush status echoes %d\n",
 			s.Target, s.Flush, yesNo(s.Reservations), yesNo(s.LBA48), s.SectorsPerFrame, s.BufferCount, yesNo(s.TargetReadOnly || s.ReadOnly), s.FlushStatusEchoes)
-		fmt.Fprintf(w, "%s paths (late replies: %d; dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.Late, s.Unmatched, s.Foreign, s.Malformed)
+		fmt.Fprintf(w, "%s paths (late replies: %d; dropped: %d unmatched, %d foreign, %d malformed)\n", s.Target, s.RepliesLate, s.RepliesUnmatched, s.RepliesForeign, s.RepliesMalformed)
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INTERFACE\tTARGET MAC\tSTATE\tWINDOW\tINFLIGHT\tSRTT\tSENT\tRETRANSMITTED\tLOST")
 		for _, p := range s.Paths {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%.0fus\t%d\t%d\t%d\n", p.Interface, p.MAC, p.State, p.Window, p.Inflight, p.SRTTMicros, p.Sent, p.Retransmitted, p.Timeouts)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%.0fus\t%d\t%d\t%d\n", p.Interface, p.MAC, p.State, p.Window, p.Inflight, p.SRTTMicros, p.Sent, p.Retransmitted, p.Lost)
 		}
 		tw.Flush()
 		if len(s.Sockets) == 0 {
@@ -88,7 +88,7 @@ func print(w io.Writer, all []session.State, verbose bool) {
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  INTERFACE\tFRAMES OUT\tSENDS\tPER SEND\tSEND DROPPED\tFRAMES IN\tRECEIVES\tPER RECEIVE\tEMPTY RECEIVES\tKERNEL DROPPED")
 		for _, k := range s.Sockets {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", k.Interface, k.FramesOut, k.SendCalls, per(k.FramesOut, k.SendCalls),
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t%d\t%d\n", k.NIC, k.FramesOut, k.SendCalls, per(k.FramesOut, k.SendCalls),
 				k.SendDropped, k.FramesIn, k.ReceiveCalls, per(k.FramesIn, k.ReceiveCalls), k.ReceiveEmpty, k.KernelDropped)
 		}
 		tw.Flush()

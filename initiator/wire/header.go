@@ -155,10 +155,6 @@ func (h *Header) Unmarshal(b []byte) (body []byte, err error) {
 	return b[HeaderLen:], nil
 }
 
-// PeekTag reads the tag of a frame without decoding the rest; the caller has
-// checked the length.
-func PeekTag(frame []byte) uint32 { return binary.BigEndian.Uint32(frame[20:24]) }
-
 // PutTag rewrites the tag of an encoded frame in place, which is how a
 // retransmit gets a new tag without being encoded again.
 func PutTag(frame []byte, tag uint32) { binary.BigEndian.PutUint32(frame[20:24], tag) }

@@ -86,10 +86,14 @@ func (c *qtConn) wait(tag uint32, d time.Duration) (wire.Frame, bool) {
 	for {
 		select {
 		case b := <-c.frames:
-			var f wire.Frame
-			if len(b) < wire.HeaderLen || wire.PeekTag(b) != tag {
+			if len(b) < wire.HeaderLen {
 				continue
 			}
+			var h wire.Header
+			if _, err := h.Unmarshal(b); err == nil && h.Tag != tag {
+				continue // another request's answer
+			}
+			var f wire.Frame
 			if err := f.UnmarshalBinary(b); err != nil {
 				c.t.Fatalf("undecodable answer % x: %v", b, err)
 			}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goaoe/goaoe/session"
 )
 
 // userHZ is the unit of /proc/stat and /proc/PID/stat times (USER_HZ,
@@ -221,27 +223,14 @@ func readUint(path string) (uint64, error) {
 	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 }
 
-// readState reads the counters from aoe-attach's state file.
+// readState reads the counters from aoe-attach's state file (the
+// session's own schema, session.State).
 func readState(path string) (aoeCounters, time.Time, error) {
-	var st struct {
-		Updated time.Time `json:"updated"`
-		Paths   []struct {
-			Sent          uint64 `json:"sent"`
-			Retransmitted uint64 `json:"retransmitted"`
-			Replies       uint64 `json:"replies"`
-			Lost          uint64 `json:"lost"`
-		} `json:"paths"`
-		Sockets []struct {
-			FramesOut    uint64 `json:"frames_out"`
-			SendCalls    uint64 `json:"send_calls"`
-			FramesIn     uint64 `json:"frames_in"`
-			ReceiveCalls uint64 `json:"receive_calls"`
-		} `json:"sockets"`
-	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return aoeCounters{}, time.Time{}, err
 	}
+	var st session.State
 	if err := json.Unmarshal(b, &st); err != nil {
 		return aoeCounters{}, time.Time{}, err
 	}
