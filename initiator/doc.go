@@ -10,7 +10,9 @@
 // goroutine that retransmits overdue frames and declares targets dead. Each
 // Target keeps its own state under its own lock: the queue of frames not yet
 // sent, the frames in flight keyed by tag, and its paths, each with a
-// congestion window and an RTT estimate.
+// congestion window, an RTT estimate and a health (package multipath's
+// Window, RTT and Health, which also chooses the path for each frame:
+// this package holds and calls them, multipath decides).
 //
 //	caller ─ReadAt/WriteAt/Flush─▶ Target.queue ─pump─▶ Port.Send
 //	Port.Receive ─▶ Initiator.dispatch ─▶ Target.complete ─▶ caller wakes
@@ -21,14 +23,15 @@
 // batched sends), reply.go (matching replies to frames), order.go (holding
 // writes back behind old copies of retransmitted ones), timers.go (the
 // sweep: retransmits and deadlines), framesize.go (frames that no longer
-// fit a path), learn.go (probing what a target really does), path.go,
-// window.go and rtt.go (per-path state), lock.go (the target's lock, whose
-// Unlock runs the completions of what finished under it).
+// fit a path), learn.go (probing what a target really does), path.go
+// (a path's port, MAC, counters and multipath state; taking it out and
+// back), lock.go (the target's lock, whose Unlock runs the completions of
+// what finished under it), port.go (Port, which is multipath.Port).
 //
 // The sweeper sleeps until a frame could be overdue (at least Options.Tick),
 // not on every tick. Windows start at the target's buffer count and never
-// fall below it for a loss (window.go says why); past it they probe for the
-// room many targets have beyond what they promise.
+// fall below it for a loss (multipath.Window says why); past it they probe
+// for the room many targets have beyond what they promise.
 //
 // # Rules the engine keeps
 //

@@ -57,7 +57,7 @@ func (t *Target) refitLocked(p *path) bool {
 func (t *Target) largestFrameLocked() int {
 	n := 0
 	for _, p := range t.paths {
-		if !p.down {
+		if p.health.Up() {
 			n = max(n, p.maxSectors)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/multipath"
 )
 
 // Tuning defaults. Protocol constants live in package wire.
@@ -422,7 +423,7 @@ func (ini *Initiator) sweeper() {
 			sleep = ini.opts.Tick
 			var probe <-chan time.Time
 			if ini.anyPathDown() {
-				timer.Reset(probeInterval)
+				timer.Reset(multipath.ProbeInterval)
 				probe = timer.C
 			}
 			select {

@@ -32,7 +32,7 @@ func (g *ghost) overlaps(f *frame) bool {
 // puts far beyond what the path's replies take, but never more than
 // MaxRTO.
 func (t *Target) copyLifetimeLocked(p *path) time.Duration {
-	return min(4*p.rtt.rto(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO), t.ini.opts.MaxRTO)
+	return min(4*p.rtt.RTO(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO), t.ini.opts.MaxRTO)
 }
 
 // ghostLocked holds back later writes to a write frame's sectors until

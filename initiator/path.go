@@ -4,61 +4,28 @@ import (
 	"time"
 
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/multipath"
 )
 
 // path is one way to a target: a local port and one of the target's MACs.
-// It has its own window and RTT, because two NICs (or two target ports)
+// It has its own window, RTT and health (package multipath, where the
+// choice among paths is made too), because two NICs (or two target ports)
 // need not be alike.
 type path struct {
 	port       Port
 	mac        wire.MAC
 	maxSectors int
-	win        window
-	rtt        rttEstimator
-	loss       lossRate
+	win        multipath.Window
+	rtt        multipath.RTT
+	health     multipath.Health
 	inflight   int
-	lastCut    time.Time // when the window was last cut for a loss
-	beforeCut  window    // the window as it was before that cut
 	counters   PathCounters
 	outbox     [][]byte // frames to send at the end of a pump
 	// With a port that sends frames in parts, outbox holds their heads
 	// and outdata their data.
 	parts   PartsSender
 	outdata [][]byte
-
-	// A path that lost ejectAfter frames in a row is down: it carries no
-	// data, only a config query every probeInterval, until it answers.
-	down          bool
-	timeoutsInRow int
-	lastProbe     time.Time
 }
-
-// Path health tuning.
-const (
-	// ejectAfter lost frames in a row take a path out. Random loss of
-	// even 10% makes eight in a row a one-in-10^8 event; a dead link makes
-	// it within a few RTOs.
-	ejectAfter = 8
-	// probeInterval spaces the config queries that test a down path, so
-	// a repaired link carries traffic again within a second or so.
-	probeInterval = 500 * time.Millisecond
-)
-
-// lossRate is a moving share of a path's sends that timed out, over
-// roughly the last lossSpan outcomes.
-type lossRate float64
-
-const (
-	lossSpan = 32
-	// lossWeight: a path losing 10% of its frames scores about half of a
-	// clean one as fast; one losing half, a fifth.
-	lossWeight = 8
-)
-
-func (l *lossRate) add(lost float64) { *l += (lossRate(lost) - *l) / lossSpan }
-
-// forget takes back a timeout that a late reply showed was no loss.
-func (l *lossRate) forget() { *l = max(*l-1.0/lossSpan, 0) }
 
 // PathCounters count a path's frames.
 type PathCounters struct {
@@ -69,110 +36,50 @@ type PathCounters struct {
 	SendErrors    uint64
 }
 
-// lossLocked cuts the window once per round trip however many frames of
-// that round trip were lost: they are one congestion event, not many.
-func (p *path) lossLocked(now time.Time) {
-	if !p.lastCut.IsZero() && now.Sub(p.lastCut) < p.rtt.srtt {
-		return
-	}
-	p.lastCut = now
-	p.beforeCut = p.win
-	p.win.onLoss()
-}
-
-// undoCutLocked restores the window if the last cut was caused by a send
-// at or after sent that turned out not to be lost.
-func (p *path) undoCutLocked(sent time.Time) {
-	if p.lastCut.IsZero() || sent.After(p.lastCut) {
-		return
-	}
-	p.win = p.beforeCut
-	p.lastCut = time.Time{}
-}
-
 // otherPathUpLocked reports whether a path other than p could carry
 // frames: taking out the last path would only stall I/O.
 func (t *Target) otherPathUpLocked(p *path) bool {
 	for _, q := range t.paths {
-		if q != p && !q.down {
+		if q != p && q.health.Up() {
 			return true
 		}
 	}
 	return false
 }
 
-// pickPathLocked chooses the path for the next frame of count sectors: of
-// those whose frames are that large, the one with the most free room in its
-// window, scaled by how fast it answers, so a slow path takes a share in
-// proportion to what it can carry. avoid is skipped when another path has
-// room, so a retransmit tries a different way.
+// pickPathLocked chooses the path for the next frame of count sectors
+// (multipath.Pick says how); avoid is the path a retransmit should not
+// take if another has room. It fills the target's scratch slice of
+// candidates, so that nothing is allocated per frame.
 func (t *Target) pickPathLocked(avoid *path, count int) *path {
-	// A path not measured yet is taken to be as fast as the fastest: it
-	// must carry frames to be measured at all.
-	var fastest time.Duration
-	for _, p := range t.paths {
-		if p.rtt.sampled && p.rtt.srtt > 0 && (fastest == 0 || p.rtt.srtt < fastest) {
-			fastest = p.rtt.srtt
-		}
+	n := len(t.paths)
+	if cap(t.candidates) < n {
+		t.candidates = make([]multipath.Candidate, n)
 	}
-	var best *path
-	var bestScore float64
-	for _, p := range t.paths {
-		if p.down || p.inflight >= p.win.size || p.maxSectors < count {
-			continue
-		}
-		// A path's room is its window, within what its target port
-		// may hold: when the port's cap binds, the window says nothing
-		// of how loaded the path is.
-		capacity := t.macCeilingLocked(p.mac)
-		size := min(p.win.size, capacity)
-		free := size - p.inflight
-		if free <= 0 || t.macInflight[p.mac] >= capacity {
-			continue
-		}
-		score := float64(free) / float64(size)
-		switch {
-		case p.rtt.sampled && p.rtt.srtt > 0:
-			score /= p.rtt.srtt.Seconds()
-		case fastest > 0:
-			score /= fastest.Seconds()
-		}
-		// A lossy path keeps its window (see window), so it is the
-		// picking that spares it: each loss costs a frame a timeout.
-		score /= 1 + lossWeight*float64(p.loss)
-		if p == avoid {
-			score /= 1e9
-		}
-		if best == nil || score > bestScore {
-			best, bestScore = p, score
-		}
+	cands := t.candidates[:n]
+	for i, p := range t.paths {
+		// Field by field: a composite literal would be built on the
+		// stack and copied, which costs more than the choice itself.
+		c := &cands[i]
+		c.MAC = p.mac
+		c.Up = p.health.Up()
+		c.Window, c.Promised, c.Ceiling = p.win.Size(), p.win.Promised(), p.win.Ceiling()
+		c.Inflight = p.inflight
+		c.SRTT = p.rtt.SRTT()
+		c.Loss = p.health.LossRate()
+		c.MaxSectors = p.maxSectors
+		c.Avoid = p == avoid
 	}
-	return best
-}
-
-// macCeilingLocked is how many frames a target port may have queued from
-// us. Through one path, that path's ceiling: it probes past the buffer
-// count. Through several, the buffer count: a slow link's share of the
-// extra would sit queued on that link, holding up whole requests, and a
-// drop could not be told from a link's loss.
-func (t *Target) macCeilingLocked(mac wire.MAC) int {
-	n, ceiling, promised := 0, 1, 1
-	for _, p := range t.paths {
-		if p.mac == mac && !p.down {
-			n++
-			ceiling, promised = max(ceiling, p.win.ceiling), max(promised, p.win.promised)
-		}
+	if i := multipath.Pick(cands, count); i >= 0 {
+		return t.paths[i]
 	}
-	if n > 1 {
-		return promised
-	}
-	return ceiling
+	return nil
 }
 
 // pathDownLocked takes a path out of use and sends its frames elsewhere
 // now, rather than one timeout at a time.
 func (t *Target) pathDownLocked(p *path, why string) {
-	p.down = true
+	p.health.Eject()
 	t.ini.opts.Logf("%s: path %s -> %s down: %s; probing it", t.addr, p.port.Name(), p.mac, why)
 	for _, f := range t.inflight {
 		if f.path == p {
@@ -182,10 +89,11 @@ func (t *Target) pathDownLocked(p *path, why string) {
 	}
 }
 
+// pathUpLocked puts a path that answered back in use, from a small
+// window: the link may still be poor.
 func (t *Target) pathUpLocked(p *path, why string) {
-	p.down, p.timeoutsInRow = false, 0
-	// Start again from a small window: the link may still be poor.
-	p.win.size = max(p.win.promised/4, 1)
+	p.health.Readmit()
+	p.win.Restart()
 	t.ini.opts.Logf("%s: path %s -> %s up: %s", t.addr, p.port.Name(), p.mac, why)
 }
 
@@ -197,7 +105,7 @@ func (t *Target) anyPathDown() bool {
 
 func (t *Target) anyPathDownLocked() bool {
 	for _, p := range t.paths {
-		if p.down {
+		if !p.health.Up() {
 			return true
 		}
 	}
@@ -210,11 +118,11 @@ func (t *Target) probe(now time.Time) {
 	t.probeLocked(now)
 }
 
-// probeLocked sends a config query down every path that is down.
+// probeLocked sends a config query down every path that is down and due
+// for one.
 func (t *Target) probeLocked(now time.Time) {
 	for _, p := range t.paths {
-		if p.down && now.Sub(p.lastProbe) >= probeInterval {
-			p.lastProbe = now
+		if p.health.ProbeDue(now) {
 			_ = t.ini.queryOn(p.port, p.mac, t.addr)
 		}
 	}
@@ -254,7 +162,7 @@ func (t *Target) Status() TargetStatus {
 		s.Dead = t.dead.Error()
 	}
 	for _, p := range t.paths {
-		s.Paths = append(s.Paths, PathStatus{Port: p.port.Name(), MAC: p.mac, Up: !p.down, Window: p.win.size, Inflight: p.inflight, SRTT: p.rtt.srtt, PathCounters: p.counters})
+		s.Paths = append(s.Paths, PathStatus{Port: p.port.Name(), MAC: p.mac, Up: p.health.Up(), Window: p.win.Size(), Inflight: p.inflight, SRTT: p.rtt.SRTT(), PathCounters: p.counters})
 	}
 	return s
 }

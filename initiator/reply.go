@@ -65,17 +65,16 @@ func (t *Target) handleReplyLocked(port Port, h *wire.Header, body []byte, now t
 	}
 	t.untrackLocked(f)
 	p.counters.Replies++
-	p.timeoutsInRow = 0
-	if p.down {
+	p.health.OnReply()
+	if !p.health.Up() {
 		t.pathUpLocked(p, "it answered")
 	}
 	// Every send has its own tag, so this reply answers exactly the send
 	// made at f.sent: no ambiguity, and no need for Karn's rule.
 	if f.sample {
-		p.rtt.sample(now.Sub(f.sent), now)
+		p.rtt.Sample(now.Sub(f.sent), now)
 	}
-	p.win.onReply()
-	p.loss.add(0)
+	p.win.OnReply()
 	t.progress = now
 	if err != nil {
 		f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: err})
@@ -114,12 +113,11 @@ func (t *Target) lateReplyLocked(port Port, h *wire.Header, now time.Time) {
 	}
 	p := r.path
 	if r.sample {
-		p.rtt.sample(now.Sub(r.sent), now)
+		p.rtt.Sample(now.Sub(r.sent), now)
 	}
-	p.timeoutsInRow = 0
-	p.loss.forget()
-	p.undoCutLocked(r.sent)
-	if p.down && slices.Contains(t.paths, p) {
+	p.health.OnLate()
+	p.win.Undo(r.sent)
+	if !p.health.Up() && slices.Contains(t.paths, p) {
 		t.pathUpLocked(p, "a late reply arrived")
 	}
 }

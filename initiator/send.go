@@ -6,7 +6,7 @@ package initiator
 // only called from pumpLocked, whose deferred sendOutboxesLocked sends
 // what it queued: no frame is left in an outbox.
 //
-//	t.queue ─pumpLocked─▶ pickPathLocked ─transmitLocked─▶ p.outbox
+//	t.queue ─pumpLocked─▶ pickPathLocked (multipath.Pick) ─transmitLocked─▶ p.outbox
 //	        ─sendOutboxesLocked─▶ Port.Send / SendParts (a failure: refitLocked)
 
 import (
@@ -30,9 +30,9 @@ func (t *Target) holdForBatchLocked() bool {
 	}
 	free, size := 0, 0
 	for _, p := range t.paths {
-		if !p.down {
-			free += max(p.win.size-p.inflight, 0)
-			size += p.win.size
+		if p.health.Up() {
+			free += max(p.win.Size()-p.inflight, 0)
+			size += p.win.Size()
 		}
 	}
 	batch := min(sendBatch, size/4)
@@ -86,7 +86,7 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 	if f.firstSent.IsZero() {
 		f.firstSent = now
 	}
-	f.deadline = now.Add(p.rtt.rto(f.retries, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
+	f.deadline = now.Add(p.rtt.RTO(f.retries, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
 	if until := f.req.probeUntil; !until.IsZero() {
 		// A probe tries a few times in its window, whatever the path's
 		// timeout, and is over when the window is.
@@ -103,7 +103,6 @@ func (t *Target) transmitLocked(f *frame, p *path, now time.Time) {
 	wire.PutTag(f.buf, f.tag)
 	t.inflight[f.tag] = f
 	p.inflight++
-	t.macInflight[p.mac]++
 	p.counters.Sent++
 	if f.retries > 0 {
 		p.counters.Retransmitted++

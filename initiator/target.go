@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/multipath"
 )
 
 // ataOverhead is what a frame carries besides sectors: the Ethernet, AoE
@@ -24,17 +25,15 @@ type Target struct {
 	paths    []*path
 	queue    frameQueue        // frames waiting for room in a window
 	inflight map[uint32]*frame // by tag
-	// macInflight counts frames in flight per target MAC: a target port
-	// has one queue whichever of our ports the frames come from (see
-	// macCeilingLocked).
-	macInflight map[wire.MAC]int
-	ident       *Identity
-	learned     Learned
-	maxSectors  int       // per frame, the least any path allows
-	progress    time.Time // last reply, or when the target became busy
-	busy        int       // requests in progress
-	dead        error     // set when the deadline passed; cleared by a config answer
-	counters    TargetCounters
+	// candidates is pickPathLocked's scratch slice, one per path.
+	candidates []multipath.Candidate
+	ident      *Identity
+	learned    Learned
+	maxSectors int       // per frame, the least any path allows
+	progress   time.Time // last reply, or when the target became busy
+	busy       int       // requests in progress
+	dead       error     // set when the deadline passed; cleared by a config answer
+	counters   TargetCounters
 	// ghosts are writes that were sent more than once and are answered,
 	// whose older copies may still reach the target; held are write
 	// frames that overlap one and wait for it to expire.
@@ -70,7 +69,7 @@ type TargetCounters struct {
 }
 
 func newTarget(ini *Initiator, addr Addr) *Target {
-	return &Target{ini: ini, addr: addr, inflight: make(map[uint32]*frame), macInflight: make(map[wire.MAC]int), maxSectors: 2}
+	return &Target{ini: ini, addr: addr, inflight: make(map[uint32]*frame), maxSectors: 2}
 }
 
 // Addr is the target's shelf and slot.
@@ -126,7 +125,7 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 		}
 	}
 	if p == nil {
-		p = &path{port: port, mac: mac, win: newWindow(cfg.BufferCount)}
+		p = &path{port: port, mac: mac, win: multipath.NewWindow(cfg.BufferCount)}
 		p.parts, _ = port.(PartsSender)
 		t.paths = append(t.paths, p)
 		// Only targets in use are worth a line: every target on the
@@ -135,9 +134,9 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 			t.ini.opts.Logf("%s: new path %s -> %s (buffer count %d, %d sectors per frame)", t.addr, port.Name(), mac, cfg.BufferCount, limit)
 		}
 	}
-	p.win.setBufferCount(int(cfg.BufferCount))
+	p.win.SetBufferCount(int(cfg.BufferCount))
 	p.maxSectors = limit
-	if p.down {
+	if !p.health.Up() {
 		t.pathUpLocked(p, "it answered a config query")
 	}
 	t.maxSectors = p.maxSectors

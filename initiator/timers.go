@@ -23,8 +23,8 @@ func (t *Target) sweep(now time.Time) (next time.Duration) {
 	// timeout of any path: that bounds the sleep when nothing is overdue.
 	next = t.ini.opts.MaxRTO
 	for _, p := range t.paths {
-		if !p.down {
-			next = min(next, p.rtt.rto(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
+		if p.health.Up() {
+			next = min(next, p.rtt.RTO(0, t.ini.opts.MinRTO, t.ini.opts.MaxRTO))
 		}
 	}
 	if t.busy == 0 {
@@ -42,16 +42,15 @@ func (t *Target) sweep(now time.Time) (next time.Duration) {
 			continue
 		}
 		p.counters.Timeouts++
-		p.timeoutsInRow++
-		p.loss.add(1)
-		p.lossLocked(now)
+		p.health.OnLoss()
+		p.win.OnLoss(now, p.rtt.SRTT())
 		if now.Sub(f.firstSent) >= t.ini.opts.Deadline {
 			t.frameExpiredLocked(f, now)
 			continue
 		}
 		t.requeueLocked(f)
-		if !p.down && p.timeoutsInRow >= ejectAfter && t.otherPathUpLocked(p) {
-			t.pathDownLocked(p, fmt.Sprintf("%d frames in a row lost", p.timeoutsInRow))
+		if p.health.ShouldEject(t.otherPathUpLocked(p)) {
+			t.pathDownLocked(p, fmt.Sprintf("%d frames in a row lost", p.health.LostInRow()))
 		}
 	}
 	t.probeLocked(now)
@@ -111,5 +110,4 @@ func (t *Target) requeueLocked(f *frame) {
 func (t *Target) untrackLocked(f *frame) {
 	delete(t.inflight, f.tag)
 	f.path.inflight--
-	t.macInflight[f.path.mac]--
 }

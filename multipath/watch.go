@@ -4,15 +4,25 @@ import (
 	"context"
 	"slices"
 	"time"
-
-	"github.com/goaoe/goaoe/initiator"
 )
+
+// Engine is what the watcher changes: the set of local ports the engine
+// sends on (package initiator's Initiator is one).
+type Engine interface {
+	// AddPort starts using p; the engine owns it from then on.
+	AddPort(p Port) error
+	// RemovePort stops using the named port and closes it; its frames go
+	// to the other paths.
+	RemovePort(name string)
+	// Ports lists the ports in use.
+	Ports() []Port
+}
 
 // Link is what the watcher needs to know of one network interface.
 type Link struct {
 	Name string
-	// Usable: administratively up, carrier present, Ethernet (a 6-byte
-	// hardware address), not loopback.
+	// Usable: the link can carry AoE now (rawport.Usable: Ethernet,
+	// administratively up, carrier present).
 	Usable  bool
 	Deleted bool
 }
@@ -21,10 +31,12 @@ type Link struct {
 type Config struct {
 	// Interfaces limits the links used; empty means every Ethernet link.
 	Interfaces []string
-	// Target is what a new link is asked about (AllTargets for every one).
-	Target initiator.Addr
+	// Query asks the targets for their config on every port, so that a
+	// link that came up learns its paths: for one target,
+	// func() error { return ini.Query(addr) }. Nil asks nothing.
+	Query func() error
 	// Open opens a port on a link.
-	Open func(name string) (initiator.Port, error)
+	Open func(name string) (Port, error)
 	Logf func(format string, args ...any)
 }
 
@@ -34,16 +46,16 @@ var requeryDelays = []time.Duration{0, 250 * time.Millisecond, time.Second}
 
 // Watcher applies link events to an engine.
 type Watcher struct {
-	ini *initiator.Initiator
-	cfg Config
+	engine Engine
+	cfg    Config
 }
 
-// NewWatcher returns a watcher for ini.
-func NewWatcher(ini *initiator.Initiator, cfg Config) *Watcher {
+// NewWatcher returns a watcher that changes engine's ports.
+func NewWatcher(engine Engine, cfg Config) *Watcher {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Watcher{ini: ini, cfg: cfg}
+	return &Watcher{engine: engine, cfg: cfg}
 }
 
 // Apply brings the engine's ports in line with one link's new state.
@@ -60,21 +72,23 @@ func (w *Watcher) Apply(ctx context.Context, l Link) {
 				w.cfg.Logf("%s came up but cannot be used: %v", l.Name, err)
 				return
 			}
-			if err := w.ini.AddPort(p); err != nil {
+			if err := w.engine.AddPort(p); err != nil {
 				p.Close()
 				return
 			}
 			w.cfg.Logf("%s came up: using it", l.Name)
 		}
-		go w.query(ctx)
+		if w.cfg.Query != nil {
+			go w.query(ctx)
+		}
 	case have:
 		w.cfg.Logf("%s went down: its frames go to other paths", l.Name)
-		w.ini.RemovePort(l.Name)
+		w.engine.RemovePort(l.Name)
 	}
 }
 
 func (w *Watcher) hasPort(name string) bool {
-	for _, p := range w.ini.Ports() {
+	for _, p := range w.engine.Ports() {
 		if p.Name() == name {
 			return true
 		}
@@ -91,6 +105,6 @@ func (w *Watcher) query(ctx context.Context) {
 			return
 		}
 		waited = d
-		_ = w.ini.Query(w.cfg.Target)
+		_ = w.cfg.Query()
 	}
 }

@@ -31,8 +31,8 @@ func TestApplyAddsAndRemovesPorts(t *testing.T) {
 		}
 		w := multipath.NewWatcher(ini, multipath.Config{
 			Interfaces: []string{"eth0", "eth1"},
-			Target:     e12,
-			Open: func(name string) (initiator.Port, error) {
+			Query:      func() error { return ini.Query(e12) },
+			Open: func(name string) (multipath.Port, error) {
 				if p := hostPorts[name]; p != nil {
 					return p, nil
 				}
@@ -78,8 +78,8 @@ func TestRunFollowsRealLinkEvents(t *testing.T) {
 	defer ini.Close()
 	w := multipath.NewWatcher(ini, multipath.Config{
 		Interfaces: []string{ifname},
-		Target:     e12,
-		Open:       func(name string) (initiator.Port, error) { return rawport.Open(name) },
+		Query:      func() error { return ini.Query(e12) },
+		Open:       func(name string) (multipath.Port, error) { return rawport.Open(name) },
 		Logf:       t.Logf,
 	})
 	ctx, cancel := context.WithCancel(context.Background())

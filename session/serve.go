@@ -90,7 +90,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	defer stopWatch()
 	watcher := multipath.NewWatcher(ini, multipath.Config{
 		Interfaces: cfg.Interfaces,
-		Target:     cfg.Target,
+		Query:      func() error { return ini.Query(cfg.Target) },
 		Open:       discovery.OpenPort,
 		Logf:       cfg.Logf,
 	})
