@@ -10,6 +10,7 @@ import (
 
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/multipath"
 )
 
 // Path is one (local interface, target MAC) pair that saw a target answer.
@@ -97,38 +98,24 @@ func Scan(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, wa
 
 // WaitFor asks for one target and returns as soon as it answers, identified
 // and probed (initiator.Learn), or an error saying it did not answer within
-// timeout.
+// timeout. It asks again every multipath.AwaitInterval until then, with
+// queries of its own; WaitForQueried is WaitFor with a caller's.
 func WaitFor(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, timeout time.Duration) (*initiator.Target, error) {
-	answered := make(chan struct{}, 1)
-	stop := ini.Watch(func(ev initiator.ConfigEvent) {
-		if ev.Target == want {
-			select {
-			case answered <- struct{}{}:
-			default:
-			}
-		}
-	})
-	defer stop()
+	return waitFor(ctx, ini, want, timeout, nil)
+}
+
+// WaitForQueried is WaitFor asking through q, which must ask for want
+// (or for every target) and which the caller runs (q.Run): a session
+// asks for its target on one schedule for every reason, this wait's
+// among them (see multipath.Queries).
+func WaitForQueried(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, timeout time.Duration, q *multipath.Queries) (*initiator.Target, error) {
+	return waitFor(ctx, ini, want, timeout, q)
+}
+
+func waitFor(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, timeout time.Duration, q *multipath.Queries) (*initiator.Target, error) {
 	if ini.Target(want) == nil {
-		if err := ini.Query(want); err != nil && len(ini.Ports()) == 0 {
+		if err := awaitAnswer(ctx, ini, want, timeout, q); err != nil {
 			return nil, err
-		}
-		// Ask again now and then: a broadcast can be lost too.
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		deadline := time.After(timeout)
-	wait:
-		for ini.Target(want) == nil {
-			select {
-			case <-answered:
-				break wait
-			case <-tick.C:
-				_ = ini.Query(want)
-			case <-deadline:
-				return nil, fmt.Errorf("AoE target %s did not answer on %s within %v: check that it is exported (vblade running, shelf and slot right) on the same Ethernet segment", want, portNames(ini), timeout)
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
 		}
 	}
 	t := ini.Target(want)
@@ -139,6 +126,44 @@ func WaitFor(ctx context.Context, ini *initiator.Initiator, want initiator.Addr,
 		return nil, err
 	}
 	return t, nil
+}
+
+// awaitAnswer asks for want through q, or through queries of its own run
+// meanwhile when q is nil, until want answers, and at AwaitInterval while
+// it does not.
+func awaitAnswer(ctx context.Context, ini *initiator.Initiator, want initiator.Addr, timeout time.Duration, q *multipath.Queries) error {
+	answered := make(chan struct{}, 1)
+	stop := ini.Watch(func(ev initiator.ConfigEvent) {
+		if ev.Target == want {
+			select {
+			case answered <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer stop()
+	if q == nil {
+		q = multipath.NewQueries(func() error { return ini.Query(want) }, multipath.QuerySchedule{})
+		qctx, stopQueries := context.WithCancel(ctx)
+		defer stopQueries()
+		go q.Run(qctx)
+	}
+	if err := q.Ask(); err != nil && len(ini.Ports()) == 0 {
+		return err
+	}
+	// Ask again now and then: a broadcast can be lost too.
+	defer q.Await()()
+	deadline := time.After(timeout)
+	for ini.Target(want) == nil {
+		select {
+		case <-answered:
+		case <-deadline:
+			return fmt.Errorf("AoE target %s did not answer on %s within %v: check that it is exported (vblade running, shelf and slot right) on the same Ethernet segment", want, portNames(ini), timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func portNames(ini *initiator.Initiator) string {

@@ -53,6 +53,9 @@ func TestMultipath(t *testing.T) {
 		agg1, agg2, ratio(agg2, agg1), agg3, ratio(agg3, agg1))
 	r.expect(t, "paths_used2", "2")
 	r.expect(t, "paths_used3", "3")
+	join := num("aggjoin")
+	t.Logf("2 equal NICs, the second up after attach (not checked): %s MB/s (%s of one NIC)", join, ratio(join, agg1))
+	r.expect(t, "paths_used_join", "2")
 	fast, both := num("fast"), num("both")
 	t.Logf("unequal NICs, 40 and 10 Mbit/s (not checked): fast alone %s MB/s, both %s (%s; their sum would be 1.25x)",
 		fast, both, ratio(both, fast))

@@ -408,7 +408,10 @@ const idleGrace = time.Second
 // sweeper retransmits overdue frames and declares silent targets dead. It
 // runs while requests are in progress and for idleGrace after; parked, it
 // wakes only to probe paths that are down, so that a repaired link is back
-// in use before the next I/O needs it.
+// in use before the next I/O needs it. Those probes are the only config
+// queries sent from here; each path's Health times them (ProbeDue), and
+// the parked sweeper wakes every multipath.ProbeInterval to ask it. The
+// others are multipath.Queries'.
 func (ini *Initiator) sweeper() {
 	defer ini.wg.Done()
 	timer := time.NewTimer(ini.opts.Tick)

@@ -119,7 +119,9 @@ func (t *Target) probe(now time.Time) {
 }
 
 // probeLocked sends a config query down every path that is down and due
-// for one.
+// for one. Its timing is the path's Health's (ProbeDue, on the same
+// multipath.QuerySchedule that times the other config queries: see
+// multipath.Queries, which sends those).
 func (t *Target) probeLocked(now time.Time) {
 	for _, p := range t.paths {
 		if p.health.ProbeDue(now) {

@@ -19,10 +19,25 @@
 // Port is a local Ethernet interface as the engine sees it, its only way
 // to the network. A Watcher keeps an Engine's ports in step with the
 // host's links (rtnetlink): a link that comes up is opened and the
-// targets are asked for their config (Config.Query, three times over a
+// targets are asked for their config (Queries.LinkUp: three times over a
 // second, since the first frames on a new link can vanish), so its paths
 // join; one that goes down is removed at once, and the engine sends its
-// frames again on the others.
+// frames again on the others. The Watcher is the one place that acts on
+// link state: a Port only reports it (rawport's Receive counts a link
+// going down and waits quietly, as on a link where nothing arrives,
+// until the link is back or the Port is closed). An engine without a
+// Watcher (aoe-discover, which lives for seconds) keeps its ports
+// through a link going down and up, and a path that lost frames meanwhile
+// is ejected and probed back as any other.
+//
+// # Config queries
+//
+// Paths are learned from config query answers. Queries owns when they
+// are sent, on one QuerySchedule: periodically (a session's, every
+// RequeryInterval), faster while a target has not answered
+// (discovery.WaitFor, every AwaitInterval) and in a burst when a link
+// comes up (the Watcher). A path that is out is probed by its Health, on
+// a QuerySchedule of its own (every ProbeInterval).
 //
 // # Window
 //

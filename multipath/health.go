@@ -7,14 +7,16 @@ import "time"
 // it is out of use. A path that lost EjectAfter frames in a row is taken
 // out, unless it is the last one up (that would only stall I/O); a path
 // that is out carries no data, only a config query every ProbeInterval,
-// until it answers.
+// until it answers. Those probes are timed by a QuerySchedule, the same
+// type that times every other config query (see Queries): while the path
+// is out it awaits an answer, at ProbeInterval.
 //
 // Time is passed in; a Health reads no clock and takes no lock.
 type Health struct {
 	loss      lossRate
 	lostInRow int
 	down      bool
-	lastProbe time.Time
+	probes    QuerySchedule // awaiting an answer while down
 }
 
 // Path health tuning.
@@ -63,20 +65,25 @@ func (h *Health) ShouldEject(othersUp bool) bool {
 	return !h.down && h.lostInRow >= EjectAfter && othersUp
 }
 
-// Eject takes the path out of use.
-func (h *Health) Eject() { h.down = true }
+// Eject takes the path out of use: it is probed from now on, at once
+// unless a probe went out within ProbeInterval (the path was out a moment
+// ago).
+func (h *Health) Eject() {
+	h.down = true
+	h.probes.Retry = ProbeInterval
+	h.probes.SetAwaiting(true)
+}
 
 // Readmit puts the path back in use: it answered.
-func (h *Health) Readmit() { h.down, h.lostInRow = false, 0 }
+func (h *Health) Readmit() {
+	h.down, h.lostInRow = false, 0
+	h.probes.SetAwaiting(false)
+}
 
 // ProbeDue reports whether a path that is out is to be probed at now, and
 // if so counts the probe as sent.
 func (h *Health) ProbeDue(now time.Time) bool {
-	if !h.down || now.Sub(h.lastProbe) < ProbeInterval {
-		return false
-	}
-	h.lastProbe = now
-	return true
+	return h.down && h.probes.Due(now)
 }
 
 // lossRate is a moving share of a path's sends that timed out, over

@@ -3,7 +3,7 @@ package multipath
 import (
 	"context"
 	"slices"
-	"time"
+	"sync"
 )
 
 // Engine is what the watcher changes: the set of local ports the engine
@@ -31,23 +31,32 @@ type Link struct {
 type Config struct {
 	// Interfaces limits the links used; empty means every Ethernet link.
 	Interfaces []string
-	// Query asks the targets for their config on every port, so that a
-	// link that came up learns its paths: for one target,
-	// func() error { return ini.Query(addr) }. Nil asks nothing.
+	// Queries is told of every link that comes up (Queries.LinkUp), so
+	// that its paths are learned; its owner runs it. A session gives
+	// the one it asks for its target with.
+	Queries *Queries
+	// Query is the short form, for a watcher that is the only one to
+	// ask: it asks the targets for their config on every port, for one
+	// target func() error { return ini.Query(addr) }, and the watcher
+	// runs a Queries of its own for it while Apply's ctx lasts. Nil, and
+	// no Queries, asks nothing.
 	Query func() error
 	// Open opens a port on a link.
 	Open func(name string) (Port, error)
 	Logf func(format string, args ...any)
 }
 
-// requeryDelays space the config queries sent on a link that just came up:
-// the first frames after a link comes up can vanish while it settles.
-var requeryDelays = []time.Duration{0, 250 * time.Millisecond, time.Second}
-
-// Watcher applies link events to an engine.
+// Watcher applies link events to an engine. It is the one owner of what
+// is done when a link goes down or comes up: rawport's Receive only
+// reports a link going down (Stats.LinkDowns) and waits, as on a quiet
+// link, for frames or for its Close, which RemovePort does.
 type Watcher struct {
-	engine Engine
-	cfg    Config
+	engine  Engine
+	cfg     Config
+	queries *Queries // cfg.Queries, or one of our own for cfg.Query
+
+	mu      sync.Mutex // guards running
+	running bool       // our own queries' Run is running
 }
 
 // NewWatcher returns a watcher that changes engine's ports.
@@ -55,7 +64,11 @@ func NewWatcher(engine Engine, cfg Config) *Watcher {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Watcher{engine: engine, cfg: cfg}
+	w := &Watcher{engine: engine, cfg: cfg, queries: cfg.Queries}
+	if w.queries == nil && cfg.Query != nil {
+		w.queries = NewQueries(cfg.Query, QuerySchedule{})
+	}
+	return w
 }
 
 // Apply brings the engine's ports in line with one link's new state.
@@ -78,8 +91,9 @@ func (w *Watcher) Apply(ctx context.Context, l Link) {
 			}
 			w.cfg.Logf("%s came up: using it", l.Name)
 		}
-		if w.cfg.Query != nil {
-			go w.query(ctx)
+		if w.queries != nil {
+			w.runOwnQueries(ctx)
+			w.queries.LinkUp()
 		}
 	case have:
 		w.cfg.Logf("%s went down: its frames go to other paths", l.Name)
@@ -96,15 +110,22 @@ func (w *Watcher) hasPort(name string) bool {
 	return false
 }
 
-func (w *Watcher) query(ctx context.Context) {
-	var waited time.Duration
-	for _, d := range requeryDelays {
-		select {
-		case <-time.After(d - waited):
-		case <-ctx.Done():
-			return
-		}
-		waited = d
-		_ = w.cfg.Query()
+// runOwnQueries runs the watcher's own Queries (Config.Query) under ctx
+// unless it runs already; a Config.Queries is its owner's to run.
+func (w *Watcher) runOwnQueries(ctx context.Context) {
+	if w.cfg.Queries != nil {
+		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running {
+		return
+	}
+	w.running = true
+	go func() {
+		w.queries.Run(ctx)
+		w.mu.Lock()
+		w.running = false
+		w.mu.Unlock()
+	}()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -119,4 +120,43 @@ func ip(t *testing.T, args ...string) {
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ip %v: %v: %s", args, err, out)
 	}
+}
+
+// TestApplyTellsTheOwnersQueries: with Config.Queries the watcher sends
+// nothing itself; it tells the owner's Queries of each link that comes up,
+// and a link reported up again starts its burst over rather than adding a
+// second one.
+func TestApplyTellsTheOwnersQueries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := memnet.New(1)
+		ini := initiator.New(initiator.Options{})
+		defer ini.Close()
+		port := net.NewPort("eth0", wire.MAC{2, 0, 0, 0, 0, 1}, 1500)
+		start := time.Now()
+		var sent []time.Duration // written by Run's goroutine, read after it ends
+		q := multipath.NewQueries(func() error {
+			sent = append(sent, time.Since(start))
+			return nil
+		}, multipath.QuerySchedule{})
+		w := multipath.NewWatcher(ini, multipath.Config{
+			Queries: q,
+			Open:    func(string) (multipath.Port, error) { return port, nil },
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		w.Apply(ctx, multipath.Link{Name: "eth0", Usable: true})
+		time.Sleep(100 * time.Millisecond)
+		done := make(chan struct{})
+		go func() { q.Run(ctx); close(done) }() // the owner runs it, late
+		synctest.Wait()
+		time.Sleep(100 * time.Millisecond)
+		w.Apply(ctx, multipath.Link{Name: "eth0", Usable: true}) // at 200ms
+		time.Sleep(2 * time.Second)
+		cancel()
+		<-done
+		ms := time.Millisecond
+		want := []time.Duration{100 * ms, 200 * ms, 450 * ms, 1200 * ms}
+		if !slices.Equal(sent, want) {
+			t.Fatalf("queries at %v, want %v", sent, want)
+		}
+	})
 }

@@ -25,10 +25,17 @@
 //
 // # Link state
 //
-// An interface going down does not end a Port: the kernel tells the socket
-// once (ENETDOWN), Receive counts it and keeps waiting, and frames flow again
-// when the interface is up. Receive returns an error only after Close or when
-// the interface was deleted. Send on a down interface fails with a hint.
+// A Port reports the state of its link and has no policy about it: what
+// to do when a link goes down or comes up (drop the port at once, open a
+// new one) is multipath's Watcher's, which follows the host's link events.
+// The kernel tells the socket once (ENETDOWN) that the interface went down:
+// Receive counts it (Stats.LinkDowns) and goes on waiting, as on any link
+// where nothing arrives, so a Port used without a Watcher (aoe-discover,
+// the tests) keeps working when the interface is up again. Receive returns
+// an error only after Close or when the interface was deleted
+// (ErrInterfaceGone; it looks every second while the interface is down,
+// since the kernel does not say so then). Send on a down interface fails
+// with a hint.
 //
 // # Privileges
 //

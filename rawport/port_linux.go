@@ -215,9 +215,13 @@ func (p *Port) send(frames, datas [][]byte) error {
 // shape is for recvmmsg later.
 //
 // It returns an error only when the port cannot receive again: after Close
-// (errors.Is(err, net.ErrClosed)) or when the interface was deleted. An
-// interface going down is not an error: Receive waits until it is up again,
-// as a driver would, and counts it in Stats.LinkDowns.
+// (errors.Is(err, net.ErrClosed)) or when the interface was deleted
+// (errors.Is(err, ErrInterfaceGone)). An interface going down is reported,
+// not acted on: it is counted in Stats.LinkDowns, and Receive goes on
+// waiting as on any link where nothing arrives, so frames are returned
+// again once it is up. Whether to keep using a port whose link went down
+// is for the caller to decide (multipath's Watcher removes it at once and
+// opens a new one when the link is back; see the package doc).
 func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 	want := min(len(bufs), len(sizes), maxBatch)
 	if want == 0 {
@@ -244,8 +248,8 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 		case p.closed.Load():
 			return 0, &OpError{Op: "receive", Iface: p.name, Err: net.ErrClosed}
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// Set below while the link is down.
-			if err := p.whileDown(); err != nil {
+			// Set by lookWhileDown while the link is down.
+			if err := p.lookWhileDown(); err != nil {
 				return 0, err
 			}
 			continue
@@ -253,9 +257,10 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 			return 0, &OpError{Op: "receive", Iface: p.name, Err: err}
 		case rerr == unix.ENETDOWN:
 			// The kernel says so once, when the interface goes down
-			// (or is deleted, which takes it down first).
+			// (or is deleted, which takes it down first): counted,
+			// and not the end of the port.
 			p.linkDowns.Add(1)
-			if err := p.whileDown(); err != nil {
+			if err := p.lookWhileDown(); err != nil {
 				return 0, err
 			}
 			continue
@@ -290,10 +295,15 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 // a down interface is deleted.
 const downPoll = time.Second
 
-// whileDown decides what Receive does after the interface went down: an
-// error if it is gone, else keep reading, waking up every downPoll while
-// it stays down to look again.
-func (p *Port) whileDown() error {
+// lookWhileDown is how Receive, waiting on an interface that went down,
+// finds out what it must report: ErrInterfaceGone once the interface is
+// deleted, which the kernel does not tell a socket whose interface was
+// down already, so it looks every downPoll until the interface is up
+// again. It decides nothing about the link: without it a Receive on a
+// deleted interface would wait forever for a caller without link events
+// (aoe-discover, a Port used alone); a multipath Watcher closes the port
+// first.
+func (p *Port) lookWhileDown() error {
 	var flags uint32
 	var ierr error
 	if err := p.raw.Control(func(fd uintptr) {
@@ -315,7 +325,7 @@ func (p *Port) whileDown() error {
 	}
 	switch {
 	case ierr == unix.ENODEV || ierr == unix.ENXIO:
-		return &OpError{Op: "receive", Iface: p.name, Err: errInterfaceGone,
+		return &OpError{Op: "receive", Iface: p.name, Err: ErrInterfaceGone,
 			Hint: "it was deleted; open it again once it is back"}
 	case ierr == nil && flags&unix.IFF_UP != 0:
 		return p.conn.SetReadDeadline(time.Time{})

@@ -589,6 +589,9 @@ func TestReceiveReportsInterfaceGone(t *testing.T) {
 				if want := "receive on " + gone + ": the interface is gone"; !strings.HasPrefix(err.Error(), want) {
 					t.Errorf("Receive: %q, want it to start with %q", err, want)
 				}
+				if !errors.Is(err, rawport.ErrInterfaceGone) {
+					t.Errorf("Receive: %v, want ErrInterfaceGone", err)
+				}
 			case <-time.After(3 * time.Second):
 				t.Fatal("Receive still blocked 3s after its interface was deleted")
 			}

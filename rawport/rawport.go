@@ -26,8 +26,9 @@ const WriteBufferSize = 4 << 20
 // ppp).
 var ErrNotEthernet = errors.New("not an Ethernet interface")
 
-// errInterfaceGone is the cause when the interface was deleted under a Port.
-var errInterfaceGone = errors.New("the interface is gone")
+// ErrInterfaceGone is the cause when Receive reports that the interface was
+// deleted under a Port: the Port cannot receive again.
+var ErrInterfaceGone = errors.New("the interface is gone")
 
 // OpError is the error a Port returns: which operation failed on which
 // interface, the cause, and what the user can do about it.
@@ -86,7 +87,9 @@ type Stats struct {
 	DroppedNotOurs   uint64 // frames for another host (interface in promiscuous mode)
 	DroppedTruncated uint64 // frames larger than the buffer given to Receive
 
-	// LinkDowns counts the times the interface went down under Receive.
+	// LinkDowns counts the times the kernel told Receive that the
+	// interface went down. It is a report: the Port goes on, and what is
+	// done about the link is its user's (multipath's Watcher) to decide.
 	LinkDowns uint64
 
 	// KernelDropped counts frames the kernel dropped because the socket

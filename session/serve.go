@@ -42,10 +42,6 @@ type Config struct {
 const (
 	// stateInterval is how often the state file is rewritten.
 	stateInterval = time.Second
-	// requeryInterval is how often the target is asked again for its
-	// config, so that paths which appear later (a NIC plugged in, a target
-	// port restarted) are learned; the Linux driver asks every 60 s.
-	requeryInterval = 10 * time.Second
 )
 
 // The engine's Target serves the nbd device on the started path (no
@@ -88,9 +84,16 @@ func Serve(ctx context.Context, cfg Config) error {
 	// leave at once.
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
+	// One schedule asks for the target for every reason: every
+	// RequeryInterval, so that paths which appear later are learned;
+	// faster until it answers (WaitForQueried); in a burst on a link
+	// that comes up (the watcher).
+	queries := multipath.NewQueries(func() error { return ini.Query(cfg.Target) },
+		multipath.QuerySchedule{Every: multipath.RequeryInterval})
+	go queries.Run(watchCtx)
 	watcher := multipath.NewWatcher(ini, multipath.Config{
 		Interfaces: cfg.Interfaces,
-		Query:      func() error { return ini.Query(cfg.Target) },
+		Queries:    queries,
 		Open:       discovery.OpenPort,
 		Logf:       cfg.Logf,
 	})
@@ -100,7 +103,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		}
 	}()
 	cfg.Logf("looking for %s on %v", name, ifaces)
-	t, err := discovery.WaitFor(ctx, ini, cfg.Target, cfg.FindTimeout)
+	t, err := discovery.WaitForQueried(ctx, ini, cfg.Target, cfg.FindTimeout, queries)
 	if err != nil {
 		return err
 	}
@@ -140,14 +143,10 @@ func Serve(ctx context.Context, cfg Config) error {
 	go func() {
 		tick := time.NewTicker(stateInterval)
 		defer tick.Stop()
-		requery := time.NewTicker(requeryInterval)
-		defer requery.Stop()
 		for {
 			select {
 			case <-tick.C:
 				publish()
-			case <-requery.C:
-				_ = ini.Query(cfg.Target)
 			case <-serveCtx.Done():
 				return
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/internal/cpuprofile"
+	"github.com/goaoe/goaoe/multipath"
 )
 
 func main() {
@@ -59,7 +60,28 @@ func run(c *cli.Context) error {
 		return err
 	}
 	defer ini.Close()
-	t, err := discovery.WaitFor(context.Background(), ini, addr, c.Duration("timeout"))
+	// Links are followed as aoe-attach follows them (multipath.Watcher:
+	// a link that goes down is dropped at once, one that comes up joins),
+	// so a run across a link change measures what an attached device
+	// would do. The watcher's queries are the ones WaitFor asks with.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	queries := multipath.NewQueries(func() error { return ini.Query(addr) }, multipath.QuerySchedule{})
+	go queries.Run(ctx)
+	watcher := multipath.NewWatcher(ini, multipath.Config{
+		Interfaces: c.StringSlice("iface"),
+		Queries:    queries,
+		Open:       discovery.OpenPort,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "aoe-bench: "+format+"\n", args...)
+		},
+	})
+	go func() {
+		if err := watcher.Run(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "aoe-bench: not following link changes: %v\n", err)
+		}
+	}()
+	t, err := discovery.WaitForQueried(ctx, ini, addr, c.Duration("timeout"), queries)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,10 @@
 # come and go without an I/O error. Needs 3 NICs and host-hook.sh.
 #
 # Result lines: agg1/agg2/agg3 (MB/s reading with 1, 2, 3 equal NICs),
+# aggjoin (MB/s with 2 equal NICs, the second up only after attach),
 # fast/both (MB/s with a 40 and a 10 Mbit/s NIC): timings, for the test's
 # log and scripts/bench-multipath, never checked; paths_used2/paths_used3/
-# paths_used_both (how many paths carried replies), failover_* and join_*
+# paths_used_join/paths_used_both (how many paths carried replies), failover_* and join_*
 # (see below). A wait below (eth1 back, eth2 joined) is bounded at 30 s so
 # that a busy machine is slow, not failing; the seconds it took are shown.
 . /e2e/lib.sh
@@ -61,6 +62,20 @@ attach DEV -i eth0 -i eth1 -i eth2 "$T"
 result agg3 "$(read_mbs "$DEV" 36)"
 fresh
 result paths_used3 "$(used)"
+aoe-stat -v
+detach "$T"
+
+step "a NIC that joins after attach takes its share: eth1 comes up after"
+show ip link set eth1 down
+ip link set eth1 down
+attach DEV -i eth0 -i eth1 "$T"
+show ip link set eth1 up
+ip link set eth1 up
+t0=$(now_ms)
+while [ "$(npaths)" != 2 ] && [ "$(secs_since "$t0" | cut -d. -f1)" -lt 30 ]; do sleep 0.2; done
+result aggjoin "$(read_mbs "$DEV" 24)"
+fresh
+result paths_used_join "$(used)"
 aoe-stat -v
 detach "$T"
 
