@@ -56,6 +56,8 @@ const (
 	OpReadReservation
 	OpReserve
 	OpLearn
+	OpReadMask
+	OpEditMask
 )
 
 var opNames = [...]string{
@@ -66,6 +68,8 @@ var opNames = [...]string{
 	OpReadReservation: "read reservation",
 	OpReserve:         "reserve",
 	OpLearn:           "learn",
+	OpReadMask:        "read MAC mask list",
+	OpEditMask:        "edit MAC mask list",
 }
 
 func (o Op) String() string {

@@ -327,3 +327,24 @@ func TestWritesRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestMaskListNotImplemented: a target without a MAC mask list (it answers
+// AoE error 1, as memnet does, or drops the command) is said so within the
+// mask command's short window, at no cost to the path.
+func TestMaskListNotImplemented(t *testing.T) {
+	for _, control := range []memnet.ControlQuirk{memnet.ControlServe, memnet.ControlSilent} {
+		t.Run(control.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBed(t, 1500, memnet.TargetConfig{Quirks: memnet.Quirks{Control: control}}, initiator.Options{})
+				start := time.Now()
+				if _, err := b.t.MaskList(); !errors.Is(err, initiator.ErrNoMaskList) {
+					t.Errorf("MaskList: %v, want ErrNoMaskList", err)
+				}
+				if took := time.Since(start); took > 2500*time.Millisecond {
+					t.Errorf("took %v", took)
+				}
+				checkPathsClean(t, b)
+			})
+		})
+	}
+}
