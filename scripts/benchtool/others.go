@@ -16,3 +16,7 @@ type kicker struct{}
 func startKicker(string, string, string) (*kicker, error) { return nil, errLinuxOnly }
 
 func (*kicker) close() int64 { return 0 }
+
+func markCmdMain([]string) error { return errLinuxOnly }
+
+func wireCmdMain([]string) error { return errLinuxOnly }
