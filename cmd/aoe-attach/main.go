@@ -20,11 +20,12 @@ import (
 
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/internal/cpuprofile"
+	"github.com/goaoe/goaoe/internal/version"
 	"github.com/goaoe/goaoe/session"
 )
 
 func main() {
-	app := &cli.App{
+	app := version.Apply(&cli.App{
 		Name:      "aoe-attach",
 		Usage:     "attach an AoE target as a local block device (/dev/nbdN)",
 		ArgsUsage: "eSHELF.SLOT",
@@ -39,7 +40,7 @@ func main() {
 			&cli.IntFlag{Name: "ready-fd", Hidden: true, Usage: "internal: where the background process reports readiness"},
 		},
 		Action: run,
-	}
+	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-attach:", err)
 		os.Exit(1)

@@ -17,11 +17,12 @@ import (
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/internal/cpuprofile"
+	"github.com/goaoe/goaoe/internal/version"
 	"github.com/goaoe/goaoe/multipath"
 )
 
 func main() {
-	app := &cli.App{
+	app := version.Apply(&cli.App{
 		Name:      "aoe-bench",
 		Usage:     "measure sequential throughput of the AoE engine against a target",
 		ArgsUsage: "eSHELF.SLOT",
@@ -34,7 +35,7 @@ func main() {
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "how long to wait for the target"},
 		},
 		Action: run,
-	}
+	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-bench:", err)
 		os.Exit(1)

@@ -10,11 +10,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/goaoe/goaoe/internal/version"
 	"github.com/goaoe/goaoe/session"
 )
 
 func main() {
-	app := &cli.App{
+	app := version.Apply(&cli.App{
 		Name:      "aoe-detach",
 		Usage:     "detach an attached AoE target",
 		ArgsUsage: "eSHELF.SLOT|/dev/nbdN",
@@ -32,7 +33,7 @@ func main() {
 			fmt.Printf("%s detached from %s\n", s.Target, s.Device)
 			return nil
 		},
-	}
+	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-detach:", err)
 		os.Exit(1)

@@ -18,10 +18,11 @@ import (
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/internal/version"
 )
 
 func main() {
-	app := &cli.App{
+	app := version.Apply(&cli.App{
 		Name:      "aoe-discover",
 		Usage:     "find AoE targets on the local Ethernet segments",
 		ArgsUsage: "[eSHELF.SLOT]",
@@ -31,7 +32,7 @@ func main() {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
 		},
 		Action: run,
-	}
+	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-discover:", err)
 		os.Exit(exitCode(err))

@@ -20,11 +20,12 @@ import (
 	"github.com/goaoe/goaoe/discovery"
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/initiator/wire"
+	"github.com/goaoe/goaoe/internal/version"
 	"github.com/goaoe/goaoe/rawport"
 )
 
 func main() {
-	app := &cli.App{
+	app := version.Apply(&cli.App{
 		Name:      "aoe-mask",
 		Usage:     "read or edit an AoE target's MAC mask list (the initiators it serves)",
 		ArgsUsage: "eSHELF.SLOT [+MAC|-MAC]...",
@@ -36,9 +37,8 @@ func main() {
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: 2 * time.Second, Usage: "how long to wait for the target"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
 		},
-		HideHelpCommand: true,
-		Action:          run,
-	}
+		Action: run,
+	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-mask:", err)
 		os.Exit(exitCode(err))

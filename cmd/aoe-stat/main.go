@@ -13,11 +13,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/goaoe/goaoe/internal/version"
 	"github.com/goaoe/goaoe/session"
 )
 
 func main() {
-	app := &cli.App{
+	app := version.Apply(&cli.App{
 		Name:  "aoe-stat",
 		Usage: "show the attached AoE targets",
 		Flags: []cli.Flag{
@@ -40,7 +41,7 @@ func main() {
 			print(c.App.Writer, all, c.Bool("verbose"))
 			return nil
 		},
-	}
+	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-stat:", err)
 		os.Exit(1)

@@ -1,0 +1,51 @@
+// Package version gives every command the same --version and help shape:
+// the version is the module version the binary was built from (go install
+// ...@v1.2.3), else the revision go build stamped in from the checkout,
+// else "devel".
+package version
+
+import (
+	"runtime/debug"
+
+	"github.com/urfave/cli/v2"
+)
+
+// String is this binary's version.
+func String() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "devel-" + rev
+}
+
+// Apply gives a command's app --version (only the long form: aoe-stat's
+// -v is --verbose) and hides the help subcommand, which a command that
+// does one thing has no use for.
+func Apply(app *cli.App) *cli.App {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	app.Version = String()
+	app.HideHelpCommand = true
+	return app
+}
