@@ -37,10 +37,7 @@ func (t *Target) refitLocked(p *path) bool {
 	}
 	t.ini.opts.Logf("%s: path %s -> %s now carries %d sectors a frame (MTU %d)", t.addr, p.port.Name(), p.mac, per, p.port.MTU())
 	p.maxSectors = per
-	t.maxSectors = per
-	for _, q := range t.paths {
-		t.maxSectors = min(t.maxSectors, q.maxSectors)
-	}
+	t.fitFramesLocked()
 	requeued := false
 	for _, f := range t.inflight {
 		if f.path == p && f.count > per {
@@ -109,4 +106,17 @@ func (t *Target) frameExpiredLocked(f *frame, now time.Time) {
 	}
 	f.req.fail(&IOError{Target: t.addr, Op: f.op, LBA: f.lba, Sectors: f.count, Err: ErrFrameDeadline})
 	t.finishLocked(f)
+}
+
+// fitFramesLocked sets the frame size new requests are cut to: the least
+// any path carries, so that every path can take every frame. With no path
+// left it stays as it was, for the paths to come.
+func (t *Target) fitFramesLocked() {
+	if len(t.paths) == 0 {
+		return
+	}
+	t.maxSectors = t.paths[0].maxSectors
+	for _, p := range t.paths[1:] {
+		t.maxSectors = min(t.maxSectors, p.maxSectors)
+	}
 }

@@ -139,10 +139,7 @@ func (t *Target) learnPath(port Port, mac wire.MAC, cfg TargetConfig) {
 	if !p.health.Up() {
 		t.pathUpLocked(p, "it answered a config query")
 	}
-	t.maxSectors = p.maxSectors
-	for _, q := range t.paths {
-		t.maxSectors = min(t.maxSectors, q.maxSectors)
-	}
+	t.fitFramesLocked()
 	if t.dead == ErrDead {
 		t.ini.opts.Logf("%s: answers again: target is back", t.addr)
 		t.dead = nil
@@ -171,5 +168,6 @@ func (t *Target) dropPort(port Port) {
 	}
 	clear(t.paths[len(kept):])
 	t.paths = kept
+	t.fitFramesLocked()
 	t.pumpLocked(time.Now())
 }
