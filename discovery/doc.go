@@ -4,5 +4,7 @@
 // its config answer and its IDENTIFY data.
 //
 // Which interfaces to use is decided here too: every Ethernet interface
-// that is up, or the list the user gave.
+// that is up, or the list the user gave; and what their socket filters
+// keep: every target's answers (Open, OpenPort), or for a process that
+// serves one target only that target's (OpenFor, OpenPortFor).
 package discovery

@@ -40,7 +40,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			w.Apply(ctx, linkOf(u))
 		case err := <-errc:
-			return fmt.Errorf("link events: %w", err)
+			// Not the end: the subscription goes on (a closed updates
+			// channel is the end). One such error is another link
+			// watcher's dump request, which rtnetlink multicasts to every
+			// subscriber: each aoe-attach starting would otherwise stop
+			// all the others from following links.
+			w.cfg.Logf("link events: %v (still following them)", err)
 		case <-ctx.Done():
 			return nil
 		}

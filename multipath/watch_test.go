@@ -105,6 +105,10 @@ func TestRunFollowsRealLinkEvents(t *testing.T) {
 		return 0
 	}
 	waitFor("the existing link is used and the target found", 2*time.Second, func() bool { return paths() == 1 })
+	// Another watcher starting (another aoe-attach) sends a dump request
+	// every link subscriber receives; ours must keep following.
+	startOtherLinkWatcher(t)
+	time.Sleep(100 * time.Millisecond)
 	ip(t, "link", "set", ifname, "down")
 	waitFor("the link that went down is dropped", time.Second, func() bool { return len(ini.Ports()) == 0 && paths() == 0 })
 	ip(t, "link", "set", ifname, "up")

@@ -4,7 +4,19 @@
 // kernel for that interface: checking that the interface can carry AoE,
 // sending whole frames without blocking, receiving only the frames that are
 // for us, and saying in its errors which interface failed and what to do.
-// It knows nothing of the AoE header beyond the EtherType.
+// It knows nothing of the AoE header beyond the EtherType, except in its
+// socket filters.
+//
+// # Socket filters
+//
+// A port keeps every AoE frame until it is given a filter, which the
+// kernel runs before it copies a frame to the socket or wakes its reader.
+// FilterReplies keeps the responses an initiator of this package can use
+// (a tag with bit 31 set, or a Query Config answer), from any target: for
+// an engine that looks for every target (aoe-discover). FilterTarget keeps,
+// of those, only one target's: for an engine that serves one, so that with
+// many targets attached, each served by its own process, a reply is copied
+// into the one process that asked for it and no other.
 //
 // # What Receive drops
 //

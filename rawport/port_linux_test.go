@@ -696,6 +696,61 @@ func TestFilterRepliesKeepsOnlyOurs(t *testing.T) {
 	}
 }
 
+// TestFilterTargetKeepsOnlyItsReplies: with a target's filter, set in the
+// kernel, only that target's responses to our tags and its config answers
+// arrive; replies from other shelves and slots, another target's config
+// answer, a reply to the kernel driver's tag and a request do not.
+func TestFilterTargetKeepsOnlyItsReplies(t *testing.T) {
+	bed := testbed.New(t, 1500)
+	host := open(t, bed.HostIface())
+	if err := host.FilterTarget(0x0102, 3); err != nil {
+		t.Fatal(err)
+	}
+	peer := openInBed(t, bed)
+	mk := func(flags byte, shelf uint16, slot, cmd byte, tag uint32) []byte {
+		f := frame(host.MAC(), peer.MAC(), tag, 64)
+		f[14], f[19] = 0x10|flags, cmd
+		binary.BigEndian.PutUint16(f[16:18], shelf)
+		f[18] = slot
+		return f
+	}
+	frames := [][]byte{
+		mk(0, 0x0102, 3, 0, 0x80000001),    // a request: dropped
+		mk(0x08, 0x0102, 3, 0, 0x00000002), // the kernel driver's reply: dropped
+		mk(0x08, 0x0102, 4, 0, 0x80000003), // another slot's reply: dropped
+		mk(0x08, 0x0103, 3, 0, 0x80000004), // another shelf's reply: dropped
+		mk(0x08, 0x0201, 3, 0, 0x80000005), // the shelf's bytes swapped: dropped
+		mk(0x08, 0x0102, 4, 1, 0x00000006), // another target's config answer: dropped
+		mk(0x08, 0x0102, 3, 3, 0x80000007), // our target's reserve reply: kept
+		mk(0x08, 0x0102, 3, 0, 0x80000008), // our target's ATA reply: kept
+		mk(0x08, 0x0102, 3, 1, 0x00000000), // our target's announcement: kept
+	}
+	if err := peer.Send(frames); err != nil {
+		t.Fatal(err)
+	}
+	// The kept frames come last: once they are in, any other frame the
+	// filter let through has arrived before them.
+	want := []uint32{0x80000007, 0x80000008, 0}
+	bufs, sizes := make([][]byte, 16), make([]int, 16)
+	for i := range bufs {
+		bufs[i] = make([]byte, 2048)
+	}
+	var got []uint32
+	deadline := time.Now().Add(2 * time.Second)
+	for !slices.Contains(got, 0) && time.Now().Before(deadline) {
+		n, err := host.Receive(bufs, sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			got = append(got, tagOf(bufs[i][:sizes[i]]))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("received tags %x, want only %x", got, want)
+	}
+}
+
 // TestSendPartsJoinsHeadAndData: frames sent in two parts arrive as one,
 // byte for byte, in order, and a batch larger than one sendmmsg call's
 // still all leaves.

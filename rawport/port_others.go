@@ -40,3 +40,6 @@ func (p *Port) Receive(bufs [][]byte, sizes []int) (int, error) {
 
 // FilterReplies needs Linux.
 func (p *Port) FilterReplies() error { return errUnsupported }
+
+// FilterTarget needs Linux.
+func (p *Port) FilterTarget(shelf uint16, slot uint8) error { return errUnsupported }

@@ -19,6 +19,7 @@ import (
 	"github.com/goaoe/goaoe/internal/cpuprofile"
 	"github.com/goaoe/goaoe/internal/version"
 	"github.com/goaoe/goaoe/multipath"
+	"github.com/goaoe/goaoe/rawport"
 )
 
 func main() {
@@ -56,7 +57,8 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ini, _, err := discovery.Open(c.StringSlice("iface"), initiator.Options{})
+	// Ports filter as aoe-attach's do: only this target's answers.
+	ini, _, err := discovery.OpenFor(addr, c.StringSlice("iface"), initiator.Options{})
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func run(c *cli.Context) error {
 	watcher := multipath.NewWatcher(ini, multipath.Config{
 		Interfaces: c.StringSlice("iface"),
 		Queries:    queries,
-		Open:       discovery.OpenPort,
+		Open:       discovery.OpenPortFor(addr),
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "aoe-bench: "+format+"\n", args...)
 		},
@@ -97,7 +99,25 @@ func run(c *cli.Context) error {
 			return err
 		}
 	}
-	return measure(t, "read", size, block, c.Int("depth"))
+	received := portsReceived(ini)
+	if err := measure(t, "read", size, block, c.Int("depth")); err != nil {
+		return err
+	}
+	// More frames than replies are other targets' replies, or other
+	// initiators': the socket filter let them into this process.
+	fmt.Printf("      ports received %d frames during the reads\n", portsReceived(ini)-received)
+	return nil
+}
+
+// portsReceived is how many frames the engine's raw ports have received.
+func portsReceived(ini *initiator.Initiator) uint64 {
+	var n uint64
+	for _, p := range ini.Ports() {
+		if s, ok := p.(interface{ Stats() rawport.Stats }); ok {
+			n += s.Stats().Received
+		}
+	}
+	return n
 }
 
 func measure(t *initiator.Target, op string, size int64, block, depth int) error {
