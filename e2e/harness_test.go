@@ -27,14 +27,31 @@ var commands = []string{"aoe-attach", "aoe-detach", "aoe-stat", "aoe-discover"}
 // MiB is a mebibyte; the guest scripts count offsets in it.
 const MiB = 1 << 20
 
+// Guest kernels for bootOptions.KernelPkg. "" is the harness default,
+// Debian 12's linux-image-amd64 (6.1), unless GOAOE_GUEST_KERNEL_PKG pins
+// another one for the whole run.
+const (
+	// kernel612 is bookworm-security's 6.12 kernel (a meta-package that
+	// scripts/guest/prepare resolves to linux-image-6.12.N+deb12-amd64).
+	kernel612 = "linux-image-6.12-amd64"
+)
+
 var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
 
-	prepareOnce sync.Once
-	prepareErr  error
+	// prepared holds one *preparedKernel per distinct bootOptions.KernelPkg.
+	prepared sync.Map
 )
+
+// preparedKernel is scripts/guest/prepare's outcome for one kernel package,
+// computed once.
+type preparedKernel struct {
+	once sync.Once
+	kver string // GOAOE_GUEST_KVER, the guest's uname -r
+	err  error
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -107,25 +124,41 @@ func binaries(t *testing.T) []string {
 	return paths
 }
 
-// prepareGuest runs scripts/guest/prepare once (kernel and base initramfs,
-// cached across runs).
-func prepareGuest(t *testing.T) {
+// prepareGuest runs scripts/guest/prepare once per distinct kernel package
+// (kernel and base initramfs, cached across runs; "" is the default kernel)
+// and returns that kernel's release, the guest's uname -r.
+func prepareGuest(t *testing.T, kernelPkg string) string {
 	t.Helper()
 	root := repoRoot(t)
-	prepareOnce.Do(func() {
+	v, _ := prepared.LoadOrStore(kernelPkg, &preparedKernel{})
+	p := v.(*preparedKernel)
+	p.once.Do(func() {
 		start := time.Now()
 		cmd := exec.Command(filepath.Join(root, "scripts", "guest", "prepare"))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
+		if kernelPkg != "" {
+			cmd.Env = append(os.Environ(), "GOAOE_GUEST_KERNEL_PKG="+kernelPkg)
+		}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
-			prepareErr = fmt.Errorf("scripts/guest/prepare: %v\n%s", err, stderr.String())
+			p.err = fmt.Errorf("scripts/guest/prepare (kernel package %q): %v\n%s", kernelPkg, err, stderr.String())
 			return
 		}
-		t.Logf("scripts/guest/prepare took %v", time.Since(start).Round(time.Millisecond))
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if v, ok := strings.CutPrefix(l, "GOAOE_GUEST_KVER="); ok {
+				p.kver = v
+			}
+		}
+		if p.kver == "" {
+			p.err = fmt.Errorf("scripts/guest/prepare (kernel package %q) printed no GOAOE_GUEST_KVER:\n%s", kernelPkg, stdout.String())
+			return
+		}
+		t.Logf("scripts/guest/prepare (kernel %s) took %v", p.kver, time.Since(start).Round(time.Millisecond))
 	})
-	if prepareErr != nil {
-		t.Fatal(prepareErr)
+	if p.err != nil {
+		t.Fatal(p.err)
 	}
+	return p.kver
 }
 
 // target is one vblade export of a boot.
@@ -155,10 +188,15 @@ type bootOptions struct {
 	// runs on the host with the state file (boot --host-hook).
 	HostHook string
 	Timeout  time.Duration
+	// KernelPkg is the guest kernel package (boot --kernel-pkg), e.g.
+	// kernel612; "" is the default kernel.
+	KernelPkg string
 }
 
 // bootResult is what a boot produced.
 type bootResult struct {
+	// Kver is the guest kernel's release (its uname -r).
+	Kver     string
 	ExitCode int
 	Elapsed  time.Duration
 	Lines    []string
@@ -227,12 +265,15 @@ func boot(t *testing.T, opts bootOptions) *bootResult {
 	t.Helper()
 	root := repoRoot(t)
 	bins := binaries(t)
-	prepareGuest(t)
+	kver := prepareGuest(t, opts.KernelPkg)
 
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Minute
 	}
 	args := []string{"--timeout", fmt.Sprint(int(opts.Timeout.Seconds()))}
+	if opts.KernelPkg != "" {
+		args = append(args, "--kernel-pkg", opts.KernelPkg)
+	}
 	for _, b := range bins {
 		args = append(args, "--bin", b)
 	}
@@ -309,7 +350,7 @@ func boot(t *testing.T, opts bootOptions) *bootResult {
 		defer logFile.Close()
 	}
 
-	res := &bootResult{Results: map[string][]string{}}
+	res := &bootResult{Kver: kver, Results: map[string][]string{}}
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
@@ -345,7 +386,7 @@ func boot(t *testing.T, opts bootOptions) *bootResult {
 	default:
 		t.Fatalf("scripts/guest/boot: %v", err)
 	}
-	t.Logf("boot of %s took %v, exit status %d", opts.Script, res.Elapsed.Round(time.Second/10), res.ExitCode)
+	t.Logf("boot of %s (kernel %s) took %v, exit status %d", opts.Script, kver, res.Elapsed.Round(time.Second/10), res.ExitCode)
 	switch res.ExitCode {
 	case 0:
 	case 124:

@@ -14,7 +14,15 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/goaoe/goaoe/nbd/server"
 )
+
+// kernelSendBuffer is the send buffer of the kernel's end of a connection:
+// room for every request the kernel may have outstanding (QueueDepth, of
+// at most TunedMaxSectorsKB each; twice that for the sockets' own
+// accounting), so that its sends never wait for us.
+const kernelSendBuffer = 2 * QueueDepth * (TunedMaxSectorsKB << 10)
 
 // readyPollInterval is how often Attach looks for the pid file. The kernel
 // writes it just before NBD_DO_IT starts waiting, so a few polls suffice.
@@ -28,17 +36,28 @@ const readyPollInterval = 2 * time.Millisecond
 // disconnect, whichever side asked for it, and only once every Backend
 // call it started has returned.
 //
+// Through netlink (Options.Interface), Attach also takes back a device a
+// dead server left (Options.Reconnect), gives the kernel a new connection
+// for one it drops while we serve, and returns without disconnecting when
+// Options.Leave is closed.
+//
 // Attach needs CAP_SYS_ADMIN and the nbd module (see LoadModule). It
 // refuses a device that another process serves: the kernel would let us
 // resize it and cut its sockets.
-func Attach(ctx context.Context, devPath string, b Backend, opts Options) error {
+func Attach(ctx context.Context, devPath string, b server.Backend, opts Options) error {
 	opts, err := opts.withDefaults()
 	if err != nil {
+		return err
+	}
+	if opts.Interface, err = opts.Interface.Resolve(); err != nil {
 		return err
 	}
 	name, err := deviceName(devPath)
 	if err != nil {
 		return err
+	}
+	if opts.Interface == InterfaceNetlink {
+		return attachNetlink(ctx, devPath, name, b, opts)
 	}
 	pid, busy, err := InUse(devPath)
 	if err != nil {
@@ -55,8 +74,19 @@ func Attach(ctx context.Context, devPath string, b Backend, opts Options) error 
 }
 
 // Disconnect asks the kernel to detach devPath, as nbd-client -d does. The
-// process serving it sees DISC, answers what is in flight and returns.
+// process serving it, if any, sees DISC, answers what is in flight and
+// returns. A device set up through netlink is disconnected through
+// netlink: that also ends one whose server is gone.
 func Disconnect(devPath string) error {
+	name, err := deviceName(devPath)
+	if err != nil {
+		return err
+	}
+	if backend, err := backendOf(name); err == nil && backend != "" {
+		if index, ok := nbdIndex(name); ok {
+			return netlinkDisconnect(index)
+		}
+	}
 	dev, err := openDevice(devPath)
 	if err != nil {
 		return fmt.Errorf("nbd: %w", err)
@@ -76,7 +106,7 @@ func Disconnect(devPath string) error {
 
 // attach runs a configured device: dev is open, o has its defaults, name is
 // the device's entry in /sys/block.
-func attach(ctx context.Context, dev device, name string, b Backend, o Options) error {
+func attach(ctx context.Context, dev device, name string, b server.Backend, o Options) error {
 	defer dev.Close()
 
 	conns, kernelFds, err := socketPairs(o.Connections)
@@ -97,7 +127,7 @@ func attach(ctx context.Context, dev device, name string, b Backend, o Options) 
 			defer serving.Done()
 			// Not ctx: cancelling must go through the kernel's DISC so that
 			// requests in flight are answered, not stranded by a cut read.
-			serveErrs[i] = Serve(context.Background(), c, b, o)
+			serveErrs[i] = server.Serve(context.Background(), c, b, o.Server)
 			// Closing our end lets the kernel's receive thread finish; DO_IT
 			// returns when all of them have.
 			c.Close()
@@ -106,6 +136,9 @@ func attach(ctx context.Context, dev device, name string, b Backend, o Options) 
 
 	t := startDeviceThread(dev, o, kernelFds)
 	running := t.waitRunning(ctx, name)
+	if running {
+		limitQueue(name)
+	}
 	if running && ctx.Err() == nil && o.Ready != nil {
 		o.Ready()
 	}
@@ -146,6 +179,12 @@ func socketPairs(n int) ([]net.Conn, []int, error) {
 			closeFds(kernel)
 			return nil, nil, fmt.Errorf("nbd: socketpair: %w", err)
 		}
+		// Room for every request the kernel can have queued: were its
+		// sends to block on a server that died, the sender would hold the
+		// connection's lock while the dying process's DO_IT thread waits
+		// for it to shut the connection down, and both would wait out the
+		// kernel's send timeout (the request timer) before anything fails.
+		_ = unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, kernelSendBuffer)
 		f := os.NewFile(uintptr(fds[1]), "nbd-server")
 		c, err := net.FileConn(f) // a dup, registered with the poller
 		f.Close()
@@ -225,7 +264,7 @@ func (t *deviceThread) run(dev device, o Options, kernelFds []int) error {
 
 // configure issues the set-up ioctls in the order nbd-client uses.
 func configure(dev device, o Options, kernelFds []int) error {
-	blocks := uint64(o.Size) / uint64(o.BlockSize)
+	blocks := uint64(o.Server.Size) / uint64(o.Server.BlockSize)
 	if blocks > uint64(^uintptr(0)) {
 		return fmt.Errorf("%d blocks do not fit an ioctl argument on this platform", blocks)
 	}
@@ -234,7 +273,7 @@ func configure(dev device, o Options, kernelFds []int) error {
 		arg uintptr
 	}{
 		// The block size first: SET_SIZE_BLOCKS counts in it.
-		{ioctlSetBlksize, uintptr(o.BlockSize)},
+		{ioctlSetBlksize, uintptr(o.Server.BlockSize)},
 		// Blocks rather than bytes: SET_SIZE takes an unsigned long of
 		// bytes, 4 GiB at most on a 32-bit host.
 		{ioctlSetSizeBlocks, uintptr(blocks)},
@@ -322,7 +361,7 @@ func (t *deviceThread) running(name string) bool {
 // If DO_IT is not running yet, or the kernel refuses, closing our ends
 // does the same without the courtesy: the kernel's receive threads see
 // EOF and fail what they still wait for.
-func (t *deviceThread) stop(dev device, b Backend, name string, conns []net.Conn) error {
+func (t *deviceThread) stop(dev device, b server.Backend, name string, conns []net.Conn) error {
 	var errs []error
 	if err := b.Flush(); err != nil {
 		errs = append(errs, fmt.Errorf("nbd: flush before disconnect: %w", err))

@@ -15,10 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/goaoe/goaoe/internal/nbdtest"
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
 // fakeKernel stands in for an open /dev/nbdN: it takes the ioctls Attach
@@ -36,7 +40,7 @@ type fakeKernel struct {
 	events  []string // ioctls (name and argument) and backend flushes, in order
 	tids    []int    // the thread of each ioctl, parallel to the ioctl events
 	ioctls  []string
-	peers   []*testPeer
+	peers   []*nbdtest.Peer
 	running chan struct{} // closed when DO_IT starts
 }
 
@@ -78,7 +82,7 @@ func (k *fakeKernel) ioctl(req uint, arg uintptr) error {
 			return err
 		}
 		k.mu.Lock()
-		k.peers = append(k.peers, newTestPeer(k.t, c))
+		k.peers = append(k.peers, nbdtest.NewPeer(k.t, c))
 		k.mu.Unlock()
 	case ioctlDoIt:
 		pidFile := filepath.Join(sysBlockDir, k.name, "pid")
@@ -87,16 +91,16 @@ func (k *fakeKernel) ioctl(req uint, arg uintptr) error {
 		}
 		close(k.running)
 		for _, p := range k.connected() {
-			<-p.done // the receive thread ends when the server closes its end
+			<-p.Done() // the receive thread ends when the server closes its end
 		}
 		return os.Remove(pidFile)
 	case ioctlDisconnect:
 		for _, p := range k.connected() {
-			p.disc()
+			p.Disc()
 		}
 	case ioctlClearSock:
 		for _, p := range k.connected() {
-			p.conn.Close()
+			p.Close()
 		}
 	}
 	return nil
@@ -104,10 +108,10 @@ func (k *fakeKernel) ioctl(req uint, arg uintptr) error {
 
 func (k *fakeKernel) Close() error { return nil }
 
-func (k *fakeKernel) connected() []*testPeer {
+func (k *fakeKernel) connected() []*nbdtest.Peer {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return append([]*testPeer(nil), k.peers...)
+	return append([]*nbdtest.Peer(nil), k.peers...)
 }
 
 func (k *fakeKernel) log() []string {
@@ -118,7 +122,7 @@ func (k *fakeKernel) log() []string {
 
 // startAttach runs attach against a fake kernel for nbd7 and returns its
 // result channel.
-func startAttach(t *testing.T, ctx context.Context, k *fakeKernel, b Backend, opts Options) <-chan error {
+func startAttach(t *testing.T, ctx context.Context, k *fakeKernel, b server.Backend, opts Options) <-chan error {
 	t.Helper()
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -135,10 +139,10 @@ func exercise(t *testing.T, k *fakeKernel) {
 	for i, p := range k.connected() {
 		payload := bytes.Repeat([]byte{byte(i + 1)}, 4096)
 		off := uint64(i) * 4096
-		if errno, _, err := p.do(Request{Command: CmdWrite, Offset: off, Length: 4096}, payload); err != nil || errno != 0 {
+		if errno, _, err := p.Do(server.Request{Command: server.CmdWrite, Offset: off, Length: 4096}, payload); err != nil || errno != 0 {
 			t.Fatalf("connection %d: write: errno %d, %v", i, errno, err)
 		}
-		errno, data, err := p.do(Request{Command: CmdRead, Offset: off, Length: 4096}, nil)
+		errno, data, err := p.Do(server.Request{Command: server.CmdRead, Offset: off, Length: 4096}, nil)
 		if err != nil || errno != 0 || !bytes.Equal(data, payload) {
 			t.Fatalf("connection %d: read back: errno %d, %v", i, errno, err)
 		}
@@ -149,15 +153,14 @@ func TestAttachLifecycle(t *testing.T) {
 	_, add := fakeSys(t)
 	add("nbd7", "0", 0)
 	k := newFakeKernel(t, "nbd7")
-	mem := newMemBackend(1 << 20)
-	mem.onFlush = func() error { k.event("flush"); return nil }
+	mem := nbdtest.NewMemBackend(1 << 20)
+	mem.OnFlush = func() error { k.event("flush"); return nil }
 	ready := make(chan struct{})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	result := startAttach(t, ctx, k, mem, Options{
-		Size:        1 << 20,
+		Server:      server.Options{Size: 1 << 20, FUA: true},
 		Connections: 2,
-		FUA:         true,
 		Ready: func() {
 			if _, running, _ := devicePID("nbd7"); !running {
 				t.Error("Ready called before the pid file appeared")
@@ -177,7 +180,7 @@ func TestAttachLifecycle(t *testing.T) {
 		t.Fatalf("attach after cancel: %v", err)
 	}
 	for _, p := range k.connected() {
-		p.finish()
+		p.Finish()
 	}
 
 	log := k.log()
@@ -218,22 +221,22 @@ func TestAttachExternalDisconnect(t *testing.T) {
 	_, add := fakeSys(t)
 	add("nbd7", "0", 0)
 	k := newFakeKernel(t, "nbd7")
-	mem := newMemBackend(1 << 20)
+	mem := nbdtest.NewMemBackend(1 << 20)
 	entered, release := make(chan struct{}), make(chan struct{})
-	mem.onWrite = func(off int64, n int) error {
+	mem.OnWrite = func(off int64, n int) error {
 		if off == 8192 {
 			close(entered)
 			<-release
 		}
 		return nil
 	}
-	result := startAttach(t, t.Context(), k, mem, Options{Size: 1 << 20})
+	result := startAttach(t, t.Context(), k, mem, Options{Server: server.Options{Size: 1 << 20}})
 	<-k.running
 	exercise(t, k)
 
 	p := k.connected()[0]
-	w := p.start(Request{Command: CmdWrite, Offset: 8192, Length: 512}, bytes.Repeat([]byte{9}, 512))
-	p.await(entered)
+	w := p.Start(server.Request{Command: server.CmdWrite, Offset: 8192, Length: 512}, bytes.Repeat([]byte{9}, 512))
+	p.Await(entered)
 	if err := k.ioctl(ioctlDisconnect, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -241,13 +244,13 @@ func TestAttachExternalDisconnect(t *testing.T) {
 	if err := <-result; err != nil {
 		t.Fatalf("attach after external disconnect: %v", err)
 	}
-	if errno, _, err := p.wait(w); err != nil || errno != 0 {
+	if errno, _, err := p.Wait(w); err != nil || errno != 0 {
 		t.Errorf("write in flight at DISC: errno %d, %v", errno, err)
 	}
-	if mem.flushes.Load() == 0 {
+	if mem.Flushes.Load() == 0 {
 		t.Error("no flush after DISC although writes were acknowledged")
 	}
-	p.finish()
+	p.Finish()
 }
 
 func TestAttachSetupFailure(t *testing.T) {
@@ -255,7 +258,7 @@ func TestAttachSetupFailure(t *testing.T) {
 	add("nbd7", "0", 0)
 	k := newFakeKernel(t, "nbd7")
 	k.failOn = ioctlSetFlags
-	err := <-startAttach(t, t.Context(), k, newMemBackend(4096), Options{Size: 4096, Ready: func() { t.Error("Ready called") }})
+	err := <-startAttach(t, t.Context(), k, nbdtest.NewMemBackend(4096), Options{Server: server.Options{Size: 4096}, Ready: func() { t.Error("Ready called") }})
 	if err == nil || !strings.Contains(err.Error(), "NBD_SET_FLAGS") || !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("attach: %v, want the NBD_SET_FLAGS failure", err)
 	}
@@ -270,7 +273,7 @@ func TestAttachDoItFailure(t *testing.T) {
 	add("nbd7", "0", 0)
 	k := newFakeKernel(t, "nbd7")
 	k.failOn = ioctlDoIt
-	err := <-startAttach(t, t.Context(), k, newMemBackend(4096), Options{Size: 4096, Ready: func() { t.Error("Ready called") }})
+	err := <-startAttach(t, t.Context(), k, nbdtest.NewMemBackend(4096), Options{Server: server.Options{Size: 4096}, Ready: func() { t.Error("Ready called") }})
 	if err == nil || !strings.Contains(err.Error(), "NBD_DO_IT") {
 		t.Fatalf("attach: %v, want the NBD_DO_IT failure", err)
 	}
@@ -284,23 +287,23 @@ func TestAttachCancelledEarly(t *testing.T) {
 	k := newFakeKernel(t, "nbd7")
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	mem := newMemBackend(4096)
-	if err := <-startAttach(t, ctx, k, mem, Options{Size: 4096, Ready: func() { t.Error("Ready called") }}); err != nil {
+	mem := nbdtest.NewMemBackend(4096)
+	if err := <-startAttach(t, ctx, k, mem, Options{Server: server.Options{Size: 4096}, Ready: func() { t.Error("Ready called") }}); err != nil {
 		t.Fatalf("attach: %v", err)
 	}
-	if mem.flushes.Load() != 1 {
-		t.Errorf("%d flushes, want 1", mem.flushes.Load())
+	if mem.Flushes.Load() != 1 {
+		t.Errorf("%d flushes, want 1", mem.Flushes.Load())
 	}
 }
 
 func TestAttachRefusesBusyDevice(t *testing.T) {
 	_, add := fakeSys(t)
 	add("nbd5", "2048", 999)
-	err := Attach(t.Context(), filepath.Join(devDir, "nbd5"), newMemBackend(4096), Options{Size: 4096})
+	err := Attach(t.Context(), filepath.Join(devDir, "nbd5"), nbdtest.NewMemBackend(4096), Options{Server: server.Options{Size: 4096}})
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("Attach on a served device: %v", err)
 	}
-	if err := Attach(t.Context(), "/dev/sda", newMemBackend(4096), Options{Size: 4096}); err == nil {
+	if err := Attach(t.Context(), "/dev/sda", nbdtest.NewMemBackend(4096), Options{Server: server.Options{Size: 4096}}); err == nil {
 		t.Fatal("Attach accepted /dev/sda")
 	}
 }
@@ -343,4 +346,41 @@ func sigismember(set *unix.Sigset_t, s unix.Signal) bool {
 	const wordBits = uint(unsafe.Sizeof(set.Val[0]) * 8)
 	i := uint(s - 1)
 	return set.Val[i/wordBits]&(1<<(i%wordBits)) != 0
+}
+
+// Every descriptor of a connection is close-on-exec: a child that kept
+// one would keep a dead server's connection looking alive to the kernel,
+// which then never takes the next server's sockets. And the kernel's end
+// has room for all it may queue, so that its sends never block on a
+// server that died (see kernelSendBuffer).
+func TestSocketPairsCloexecAndRoom(t *testing.T) {
+	conns, kernel, err := socketPairs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeConns(conns)
+	defer closeFds(kernel)
+	cloexec := func(fd int) bool {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		return err == nil && flags&unix.FD_CLOEXEC != 0
+	}
+	for i, fd := range kernel {
+		if !cloexec(fd) {
+			t.Errorf("kernel end %d is not close-on-exec", i)
+		}
+		if got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF); err != nil || got < kernelSendBuffer {
+			t.Errorf("kernel end %d: send buffer %d (%v), want at least %d", i, got, err, kernelSendBuffer)
+		}
+	}
+	for i, c := range conns {
+		raw, err := c.(syscall.Conn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		raw.Control(func(fd uintptr) { ok = cloexec(int(fd)) })
+		if !ok {
+			t.Errorf("our end %d is not close-on-exec", i)
+		}
+	}
 }

@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
 var errNotLinux = fmt.Errorf("nbd: kernel NBD devices exist only on Linux: %w", errors.ErrUnsupported)
 
 // Attach needs Linux's nbd driver; elsewhere it fails.
-func Attach(ctx context.Context, devPath string, b Backend, opts Options) error {
+func Attach(ctx context.Context, devPath string, b server.Backend, opts Options) error {
 	return errNotLinux
 }
 

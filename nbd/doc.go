@@ -1,58 +1,32 @@
-// Package nbd exposes a Backend (an AoE target, in this project) as a Linux
-// block device /dev/nbdN, through the kernel's NBD ioctl interface: it owns
-// the device's life cycle (Attach, Disconnect, LoadModule, FindFree, InUse)
-// and our end of the socket the kernel sends requests on (Serve). There is
-// no NBD server and no handshake here; the kernel talks the transmission
-// phase of the protocol over a socketpair.
+// Package nbd exposes a server.Backend (an AoE target, in this project) as a
+// Linux block device /dev/nbdN: it owns the device's life cycle (Attach,
+// Disconnect, LoadModule, FindFree, InUse, Tune, SetReadOnly) and the
+// kernel interfaces it goes through. Our end of each socket the kernel
+// sends requests on is served by package nbd/server; there is no NBD
+// server and no handshake here, the kernel talks the transmission phase
+// of the protocol over a socketpair.
 //
-// # Serving requests
+// # Kernel interfaces
 //
-// One goroutine reads and decodes requests, a pool of Options.Workers
-// goroutines calls the Backend, and replies go out in whatever order the
-// Backend finishes, each written whole under one lock. The kernel matches
-// replies to requests by handle, and a reply it does not expect (a second
-// one for a handle, or an unknown handle) kills the device, so every
-// request but DISC gets exactly one reply, and nothing else is written.
+// Two, chosen by Options.Interface. The kernel's "nbd" generic netlink
+// family (attach_netlink_linux.go, the default where the kernel has it)
+// sets a device up with NBD_CMD_CONNECT; the kernel then owns it: when our
+// sockets die it marks them dead and keeps the device, its new I/O waiting
+// up to Options.DeadConnTimeout for NBD_CMD_RECONFIGURE to hand it new
+// ones (Options.Reconnect, found by Options.Backend, the backend
+// identifier the kernel keeps in /sys/block/nbdN/backend). The NBD ioctls
+// on /dev/nbdN (attach_linux.go) are the fallback: their device lives
+// exactly as long as the thread in NBD_DO_IT. Either way the device's
+// state is read from /sys/block/nbdN.
 //
-// A Backend that is also a Starter (the AoE engine is) gets plain READs and
-// WRITEs straight from the reading goroutine, started rather than waited
-// for: the reader kicks them onto the wire before it could block, so
-// requests that arrive together share a send, and one writer goroutine
-// answers all that finished together in one write. Each request then costs
-// no goroutine hand-off of its own, which on a virtual machine is most of
-// a small request's cost. A Starter that is a FrameReader hands a READ's
-// data over in the buffers it arrived in, and they go to the socket as
-// they are (one writev), not copied into one buffer first.
+// What a dead server leaves behind is bounded by Options.Timeout, the
+// kernel's request timer: requests in flight when it died are sent again
+// (to the next server, or failed) only when it runs out, so it must be
+// set, above the Backend's own deadline. The kernel's end of each socket
+// also gets room for everything it may queue, so that it never blocks
+// sending to a server that is gone.
 //
-// # Data safety
-//
-// A WRITE is acknowledged only after Backend.WriteAt returns (or a started
-// one calls back without error), and the AoE
-// engine returns only once the target has acknowledged every frame. A WRITE
-// with the FUA flag is also flushed before it is acknowledged. FLUSH calls
-// Backend.Flush. On DISC, Serve waits for the requests in flight, and
-// flushes if a write was acknowledged since the last flush. Cancelling
-// Attach's context flushes before asking the kernel to disconnect.
-//
-// Requests the Backend must never see are refused with an error reply:
-// writes to a read-only device (EPERM), and requests that are misaligned,
-// beyond the end of the device, longer than MaxRequestLength, or use a
-// command or flag we do not advertise (EINVAL). The kernel turns any error
-// reply into EIO for the application. A refused WRITE's payload is still
-// read off the socket and dropped, so the stream stays in step.
-//
-// A peer that breaks the framing (bad magic, truncated header) is not
-// answered: Serve returns an error wrapping ErrProtocol.
-//
-// # Memory
-//
-// Buffers come from a pool of power-of-two size classes shared by all
-// connections, with room in front of the data for the reply header, so a
-// steady stream allocates nothing per request. At most Workers+1 request
-// buffers exist per connection, each at most MaxRequestLength (the kernel's
-// own limit); with the kernel's default max_sectors_kb they are far smaller.
-//
-// # Attaching a device
+// # Attaching a device through the ioctls
 //
 // Attach follows nbd-client's order: open, NBD_SET_BLKSIZE,
 // NBD_SET_SIZE_BLOCKS, NBD_CLEAR_SOCK, NBD_SET_FLAGS, NBD_SET_TIMEOUT,
@@ -62,7 +36,14 @@
 // reasons). The device is usable once /sys/block/nbdN/pid exists; Attach
 // calls Options.Ready then.
 //
-// Only Linux has the driver: elsewhere Attach, Disconnect and LoadModule
-// return an error wrapping errors.ErrUnsupported, and the rest of the
-// package (Serve, the wire types) works everywhere.
+// Cancelling Attach's context flushes the Backend before asking the kernel
+// to disconnect, so that every write the kernel was told about is durable
+// whatever follows; the kernel's DISC then lets each connection's Serve
+// answer what is in flight and flush again if it must. Through netlink the
+// kernel fails what is still queued when it disconnects.
+//
+// Only Linux has the driver: elsewhere Attach, Disconnect, LoadModule and
+// SetReadOnly return an error wrapping errors.ErrUnsupported. FindFree,
+// InUse and Tune only read and write files, and fail where those are
+// missing.
 package nbd

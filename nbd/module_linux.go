@@ -14,9 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// modulesDir is where module trees live, per kernel release. A variable so
-// that tests can point it at an empty tree.
-var modulesDir = "/lib/modules"
+// modulesDir is where module trees live, per kernel release.
+const modulesDir = "/lib/modules"
 
 // deviceNodeWait bounds the wait for /dev/nbd0 after the module loads: the
 // module creates its disks while loading, devtmpfs makes the nodes a moment
@@ -27,7 +26,11 @@ const deviceNodeWait = 2 * time.Second
 // loads the nbd module (with its default of 16 devices) and waits for the
 // node. When that is impossible the error says which kernel is running,
 // what is missing and what to do.
-func LoadModule() error {
+func LoadModule() error { return loadModule(modulesDir) }
+
+// loadModule is LoadModule with the module trees under modules; tests hand
+// it an empty one.
+func loadModule(modules string) error {
 	node := filepath.Join(devDir, "nbd0")
 	if _, err := os.Stat(node); err == nil {
 		return nil
@@ -37,7 +40,7 @@ func LoadModule() error {
 		return fmt.Errorf("nbd: uname: %w", err)
 	}
 	release := unix.ByteSliceToString(u.Release[:])
-	if err := loadModule(node, release); err != nil {
+	if err := insertModule(modules, node, release); err != nil {
 		return err
 	}
 	for deadline := time.Now().Add(deviceNodeWait); ; time.Sleep(10 * time.Millisecond) {
@@ -50,10 +53,10 @@ func LoadModule() error {
 	}
 }
 
-func loadModule(node, release string) error {
-	dir := filepath.Join(modulesDir, release)
+func insertModule(modules, node, release string) error {
+	dir := filepath.Join(modules, release)
 	dep := filepath.Join(dir, "modules.dep")
-	opts := []kmod.Option{kmod.SetRootDir(modulesDir), kmod.SetInitFunc(initModule)}
+	opts := []kmod.Option{kmod.SetRootDir(modules), kmod.SetInitFunc(initModule)}
 	// kmod insists on modules.alias and modules.builtin; depmod writes
 	// both, but trimmed images sometimes keep only modules.dep.
 	if _, err := os.Stat(filepath.Join(dir, "modules.alias")); err != nil {

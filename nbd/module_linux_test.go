@@ -19,27 +19,18 @@ func release(t *testing.T) string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-// fakeModules points LoadModule at an empty module tree.
-func fakeModules(t *testing.T) string {
-	old := modulesDir
-	modulesDir = t.TempDir()
-	t.Cleanup(func() { modulesDir = old })
-	return modulesDir
-}
-
 func TestLoadModuleAlreadyThere(t *testing.T) {
 	_, add := fakeSys(t)
 	add("nbd0", "0", 0)
-	fakeModules(t)
-	if err := LoadModule(); err != nil {
+	if err := loadModule(t.TempDir()); err != nil {
 		t.Fatalf("LoadModule with /dev/nbd0 present: %v", err)
 	}
 }
 
 func TestLoadModuleNoModuleTree(t *testing.T) {
 	fakeSys(t)
-	dir := fakeModules(t)
-	err := LoadModule()
+	dir := t.TempDir()
+	err := loadModule(dir)
 	rel := release(t)
 	if err == nil {
 		t.Fatal("LoadModule succeeded without modules")
@@ -54,12 +45,13 @@ func TestLoadModuleNoModuleTree(t *testing.T) {
 
 func TestLoadModuleNotBuilt(t *testing.T) {
 	fakeSys(t)
-	dir := filepath.Join(fakeModules(t), release(t))
+	modules := t.TempDir()
+	dir := filepath.Join(modules, release(t))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "modules.dep"), "kernel/drivers/block/loop.ko.zst:\n")
-	err := LoadModule()
+	err := loadModule(modules)
 	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "no nbd module") || !strings.Contains(err.Error(), release(t)) {
 		t.Fatalf("LoadModule on a kernel without nbd: %v", err)

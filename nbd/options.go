@@ -4,133 +4,135 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
-// Tuning constants.
-const (
-	// DefaultBlockSize is the logical block size of the device. 512 and not
-	// 4096: an AoE target is a disk of 512-byte sectors, and whatever is on
-	// it (a GPT or MBR partition table, a filesystem written by the Linux
-	// aoe driver or by vblade's host) counts in 512-byte LBAs. With 4096 the
-	// same partition table would be read at the wrong offsets, and a target
-	// whose sector count is not a multiple of 8 would lose its tail. ext4
-	// uses 4 KiB filesystem blocks either way and the page cache sends
-	// 4 KiB-aligned I/O, so 4096 buys nearly nothing in speed; choose it
-	// only for a target that is formatted for 4K sectors and never shared.
-	DefaultBlockSize = 512
-
-	// DefaultWorkers bounds the requests served at once on one connection.
-	// The kernel queues up to 128 per connection; the AoE engine pipelines
-	// behind a window far smaller than that, so 32 keeps it busy without
-	// pinning 128 buffers.
-	DefaultWorkers = 32
-
-	// MaxRequestLength is the longest READ or WRITE we serve: the kernel's
-	// max_hw_sectors for nbd (65536 sectors), which is also the protocol's
-	// customary maximum payload. Anything longer is a broken peer, and is
-	// refused before a buffer is allocated for it.
-	MaxRequestLength = 32 << 20
-)
-
-// Options describes the device and how its requests are served. Serve
-// uses Size, BlockSize, ReadOnly, Workers and OnError; Attach uses all.
+// Options describes the device: the export every connection serves, and
+// how the kernel is to use those connections.
 type Options struct {
-	// Size of the device in bytes, a multiple of BlockSize.
-	Size int64
-	// BlockSize is the logical (and physical) block size the kernel shows:
-	// a power of two from 512 to 4096 (the kernel refuses more than a page).
-	// 0 means DefaultBlockSize; see there for why.
-	BlockSize int
-	// ReadOnly marks the device read-only in the kernel and refuses WRITE
-	// with EPERM without touching the Backend.
-	ReadOnly bool
-	// FUA advertises NBD_FLAG_SEND_FUA so the kernel can send writes that
-	// must be durable on completion; they are served as WriteAt then Flush.
-	// Without it the kernel emulates FUA with a full FLUSH after the write.
-	FUA bool
-	// WriteThrough says the Backend cannot flush: SEND_FLUSH (and FUA) are
-	// not offered, so the kernel treats the device as having no volatile
-	// cache and sends no FLUSH, as it does for the kernel aoe driver's
-	// disks. For a target that cannot flush; the caller says so to the user.
-	WriteThrough bool
+	// Server is what each connection's Serve is given. Attach sizes the
+	// device from its Size and BlockSize, and tells the kernel what it
+	// offers (read-only, FUA, flush) through its TransmissionFlags.
+	Server server.Options
 	// Connections is how many sockets Attach hands the kernel (default 1).
 	// More than one sets NBD_FLAG_CAN_MULTI_CONN, which promises that a FLUSH
 	// on any connection covers writes completed on all of them: the
 	// Backend's Flush must be device-wide.
 	Connections int
-	// Workers bounds the requests served concurrently per connection
-	// (default DefaultWorkers). It also bounds memory: at most Workers+1
-	// request buffers per connection exist at once.
-	Workers int
-	// Timeout is NBD_SET_TIMEOUT, rounded up to whole seconds. 0 asks the
-	// kernel never to time a request out, leaving the deadline to the AoE
-	// layer. That holds for one connection only: with Connections > 1 the
-	// kernel requeues a request that has waited its timeout (30 s when 0)
-	// on another socket and shuts the old one down. Set Timeout above the
-	// AoE layer's own deadline when using several connections.
+	// Timeout is the kernel's request timeout, in whole seconds rounded
+	// up. Set it above the longest the Backend can take to answer (the AoE
+	// deadline): past it the kernel takes the request back, shuts the
+	// connection down and sends the request again (netlink: on a new
+	// connection, which Attach gives it; ioctl: nowhere, the device dies).
+	// It is also what bounds a dead server's requests: those in flight
+	// when it died are sent again, to the next server or as an EIO, only
+	// when it runs out. 0 asks the kernel never to time a request out:
+	// then a request in flight when the server died waits forever.
 	Timeout time.Duration
+	// Interface is the kernel interface to set the device up through.
+	Interface Interface
+	// DeadConnTimeout (netlink) is how long the kernel keeps the device's
+	// new I/O waiting for a server once ours is gone, before failing it.
+	DeadConnTimeout time.Duration
+	// Backend (netlink) is the backend identifier the kernel keeps with
+	// the device (/sys/block/nbdN/backend) and checks on reconnect, so
+	// that a server reconnects only the device that is its own.
+	Backend string
+	// Reconnect (netlink) takes over a device a server that is gone left
+	// set up under Backend, handing the kernel new sockets, rather than
+	// setting a free device up.
+	Reconnect bool
+	// Leave (netlink), when closed, makes Attach stop serving and return
+	// at once without disconnecting: the device waits for the next server
+	// as it does when this one dies. Backend calls may still be running
+	// then, their answers going nowhere (the kernel sends those requests
+	// again to the next server): the caller closes the Backend and exits.
+	Leave <-chan struct{}
+	// Logf, if set, is told what an admin should know of the device's
+	// connections: one the kernel dropped while we served it, and whether
+	// it was given back. nil: nothing is logged.
+	Logf func(format string, args ...any)
 	// Ready, if set, is called once by Attach when the device is usable:
 	// NBD_DO_IT is running and /sys/block/nbdN/pid names our thread. Attach
 	// does not watch its context while Ready runs, so Ready must not block.
 	Ready func()
-	// OnError, if set, is called for every request answered with an error:
-	// backend failures and refusals (ErrReadOnly, ErrOutOfRange, ...). It
-	// runs on the goroutine serving the request, before the reply is sent,
-	// so it must be quick. The package itself logs nothing.
-	OnError func(op string, off int64, length int, err error)
 }
 
 // withDefaults fills in zero values and checks the rest.
 func (o Options) withDefaults() (Options, error) {
-	if o.BlockSize == 0 {
-		o.BlockSize = DefaultBlockSize
-	}
-	if o.Workers == 0 {
-		o.Workers = DefaultWorkers
+	var err error
+	if o.Server, err = o.Server.WithDefaults(); err != nil {
+		return o, err
 	}
 	if o.Connections == 0 {
 		o.Connections = 1
 	}
 	switch {
-	case o.BlockSize < 512 || o.BlockSize > 4096 || o.BlockSize&(o.BlockSize-1) != 0:
-		return o, fmt.Errorf("nbd: block size %d is not a power of two from 512 to 4096", o.BlockSize)
-	case o.Size <= 0:
-		return o, errors.New("nbd: device size must be positive")
-	case o.Size%int64(o.BlockSize) != 0:
-		return o, fmt.Errorf("nbd: device size %d is not a multiple of the block size %d", o.Size, o.BlockSize)
-	case o.Workers < 0:
-		return o, fmt.Errorf("nbd: %d workers", o.Workers)
 	case o.Connections < 0:
 		return o, fmt.Errorf("nbd: %d connections", o.Connections)
 	case o.Timeout < 0:
 		return o, fmt.Errorf("nbd: negative timeout %v", o.Timeout)
+	case o.DeadConnTimeout < 0:
+		return o, fmt.Errorf("nbd: negative dead-connection timeout %v", o.DeadConnTimeout)
+	case o.Reconnect && o.Interface != InterfaceNetlink:
+		return o, errors.New("nbd: only a device set up through netlink can be reconnected")
 	}
 	return o, nil
 }
 
-// deviceFlags is the NBD_SET_FLAGS argument. SEND_FLUSH is set unless the
-// device is write-through: it is what makes the kernel pass fsync and
-// journal barriers down to us instead of treating the device as having no
-// volatile cache.
-func (o Options) deviceFlags() uint32 {
-	f := uint32(flagHasFlags)
-	if !o.WriteThrough {
-		f |= flagSendFlush
-		if o.FUA {
-			f |= flagSendFUA
-		}
-	}
-	if o.ReadOnly {
-		f |= flagReadOnly
-	}
-	if o.Connections > 1 {
-		f |= flagCanMultiConn
-	}
-	return f
+// deviceFlags is the NBD_SET_FLAGS argument.
+func (o Options) deviceFlags() uint64 {
+	return o.Server.TransmissionFlags(o.Connections > 1)
 }
 
-// timeoutSeconds is the NBD_SET_TIMEOUT argument: whole seconds, rounded up
-// so that a short but non-zero timeout does not become "never".
-func (o Options) timeoutSeconds() uint64 {
-	return uint64((o.Timeout + time.Second - 1) / time.Second)
+// timeoutSeconds is the NBD_SET_TIMEOUT argument.
+func (o Options) timeoutSeconds() uint64 { return seconds(o.Timeout) }
+
+// seconds rounds up, so that a short but non-zero timeout does not become
+// "never".
+func seconds(d time.Duration) uint64 {
+	return uint64((d + time.Second - 1) / time.Second)
+}
+
+// ErrNoNetlink means the kernel's nbd has no generic netlink family (older
+// than 4.12, or the module is not loaded).
+var ErrNoNetlink = errors.New("no nbd generic netlink family")
+
+// Interface is a kernel interface to nbd.
+type Interface string
+
+// The kernel's interfaces to nbd. Auto is netlink where the kernel has it.
+const (
+	InterfaceAuto    Interface = "auto"
+	InterfaceNetlink Interface = "netlink"
+	InterfaceIoctl   Interface = "ioctl"
+)
+
+// ParseInterface reads a --nbd-interface value.
+func ParseInterface(s string) (Interface, error) {
+	switch i := Interface(s); i {
+	case "", InterfaceAuto:
+		return InterfaceAuto, nil
+	case InterfaceNetlink, InterfaceIoctl:
+		return i, nil
+	}
+	return "", fmt.Errorf("nbd: no kernel interface %q (auto, netlink or ioctl)", s)
+}
+
+// Resolve turns auto into what this kernel offers; netlink asked for on a
+// kernel without it is an error.
+func (i Interface) Resolve() (Interface, error) {
+	switch i {
+	case "", InterfaceAuto:
+		if HasNetlink() {
+			return InterfaceNetlink, nil
+		}
+		return InterfaceIoctl, nil
+	case InterfaceNetlink:
+		if !HasNetlink() {
+			return "", fmt.Errorf("nbd: this kernel's nbd has no netlink interface (older than 4.12?): use --nbd-interface ioctl: %w", ErrNoNetlink)
+		}
+	}
+	return i, nil
 }

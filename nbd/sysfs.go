@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
 // Where the kernel shows nbd devices. Variables so that tests can point
@@ -126,6 +128,34 @@ const (
 	TunedReadAheadKB  = 4096
 )
 
+// QueueDepth is how many requests the kernel may have outstanding on a
+// device (nr_requests; the nbd driver's own is 128): as many as one
+// connection serves at once (server.DefaultWorkers). The rest wait in the
+// kernel, where their request timer does not run out on them, rather than
+// in a socket or behind our workers, where it does; and the kernel's end
+// of the socket can hold all of them (kernelSendBuffer).
+const QueueDepth = server.DefaultWorkers
+
+// limitQueue sets the device's nr_requests to QueueDepth. Best effort: a
+// kernel that refuses leaves the deeper queue, which is slower to recover
+// from a dead server, not less safe.
+func limitQueue(name string) {
+	_ = setQueue(filepath.Join(sysBlockDir, name, "queue"), "nr_requests", QueueDepth)
+}
+
+// setQueue writes a queue attribute only if it differs. Newer kernels
+// (6.12) freeze the queue for such a write, which waits for every request
+// in flight; on a device a dead server left, those end only when their
+// request timer runs out, so a needless write on reconnecting stalls the
+// disk by that much longer.
+func setQueue(q, file string, v int) error {
+	p := filepath.Join(q, file)
+	if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(v) {
+		return nil
+	}
+	return os.WriteFile(p, []byte(strconv.Itoa(v)), 0)
+}
+
 // Tune raises the request size (max_sectors_kb, at most what the device
 // allows) and read-ahead of devPath's queue to the kernel aoe driver's.
 func Tune(devPath string) error {
@@ -144,7 +174,7 @@ func Tune(devPath string) error {
 		file string
 		kb   int
 	}{{"max_sectors_kb", maxKB}, {"read_ahead_kb", TunedReadAheadKB}} {
-		if err := os.WriteFile(filepath.Join(q, set.file), []byte(strconv.Itoa(set.kb)), 0); err != nil {
+		if err := setQueue(q, set.file, set.kb); err != nil {
 			return fmt.Errorf("nbd: set %s of %s: %w", set.file, name, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeSys points the package at a fake /sys/block and /dev under a
@@ -134,6 +135,22 @@ func TestTune(t *testing.T) {
 	}
 	if got := read("max_sectors_kb"); got != "512" {
 		t.Fatalf("max_sectors_kb %q with a 512 KiB device limit", got)
+	}
+	// Values already set are not written again: on 6.12 each write waits
+	// for the requests a dead server left in flight.
+	old := time.Unix(1e9, 0)
+	for _, f := range []string{"max_sectors_kb", "read_ahead_kb"} {
+		if err := os.Chtimes(filepath.Join(q, f), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Tune(filepath.Join(devDir, "nbd0")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"max_sectors_kb", "read_ahead_kb"} {
+		if fi, err := os.Stat(filepath.Join(q, f)); err != nil || !fi.ModTime().Equal(old) {
+			t.Errorf("%s written again with its value already set", f)
+		}
 	}
 	if err := Tune(filepath.Join(devDir, "sda")); err == nil {
 		t.Fatal("Tune of a non-nbd device did not fail")

@@ -33,10 +33,18 @@ func Detach(which string, timeout time.Duration) (*State, error) {
 			return s, err
 		}
 	}
-	os.Remove(statePath(s.Target))
-	os.Remove(lockPath(s.Target))
-	removeLink("/dev/etherd/"+s.Target, s.Device)
+	forget(s)
+	markDetached(s.Target)
 	return s, nil
+}
+
+// forget removes what a session left on the host once it is over: its
+// state file and /dev/etherd link. Never the lock file: another
+// aoe-attach may hold it already, and a third one would then lock a new
+// file of the same name beside it, and two would serve the target.
+func forget(s *State) {
+	os.Remove(statePath(s.Target))
+	removeLink("/dev/etherd/"+s.Target, s.Device)
 }
 
 // waitGone waits until no process holds the target's lock.

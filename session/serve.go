@@ -13,6 +13,7 @@ import (
 	"github.com/goaoe/goaoe/initiator"
 	"github.com/goaoe/goaoe/multipath"
 	"github.com/goaoe/goaoe/nbd"
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
 // Config is what aoe-attach was asked for.
@@ -36,20 +37,33 @@ type Config struct {
 	Warnf func(format string, args ...any)
 	// Ready is called with the device once it is usable.
 	Ready func(device string)
+	// NBDInterface is the kernel interface to nbd (auto: netlink where
+	// the kernel has it, which lets a device outlive this process).
+	NBDInterface nbd.Interface
+	// Leave, when closed, ends the session without detaching: the device
+	// stays for the next aoe-attach of the target (an upgrade). Netlink
+	// only; with ioctl it is a detach.
+	Leave <-chan struct{}
 }
 
 // Tuning of a session.
 const (
 	// stateInterval is how often the state file is rewritten.
 	stateInterval = time.Second
+	// RequestTimerSlack is how far above the AoE deadline the kernel's
+	// request timer is set. The engine answers every request (an EIO at
+	// worst) within the deadline, so the timer only runs out for requests
+	// a dead server left; then the kernel sends them again, to the next
+	// server or as an EIO. It bounds the stall a restart costs them.
+	RequestTimerSlack = 3 * time.Second
 )
 
 // The engine's Target serves the nbd device on the started path (no
 // goroutine per request); this keeps a signature change from quietly
 // sending it down the slower one.
 var (
-	_ nbd.Starter     = (*initiator.Target)(nil)
-	_ nbd.FrameReader = (*initiator.Target)(nil)
+	_ server.Starter     = (*initiator.Target)(nil)
+	_ server.FrameReader = (*initiator.Target)(nil)
 )
 
 // Serve attaches cfg.Target as an nbd device and serves it until ctx is
@@ -71,11 +85,16 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer lockFile.Close()
+	clearDetached(name)
 
 	if err := nbd.LoadModule(); err != nil {
 		return err
 	}
-	ini, ifaces, err := discovery.Open(cfg.Interfaces, initiator.Options{Deadline: cfg.Deadline, Logf: cfg.Logf})
+	iface, err := cfg.NBDInterface.Resolve()
+	if err != nil {
+		return err
+	}
+	ini, ifaces, err := discovery.OpenFor(cfg.Target, cfg.Interfaces, initiator.Options{Deadline: cfg.Deadline, Logf: cfg.Logf})
 	if err != nil {
 		return err
 	}
@@ -94,7 +113,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	watcher := multipath.NewWatcher(ini, multipath.Config{
 		Interfaces: cfg.Interfaces,
 		Queries:    queries,
-		Open:       discovery.OpenPort,
+		Open:       discovery.OpenPortFor(cfg.Target),
 		Logf:       cfg.Logf,
 	})
 	go func() {
@@ -113,7 +132,12 @@ func Serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer release()
+	leaving := false
+	defer func() {
+		if !leaving { // the next server claims it again
+			release()
+		}
+	}()
 	learned := t.Learned()
 	writeThrough := learned.FlushCommand == 0
 	switch {
@@ -123,20 +147,31 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf("%s: flushing with %s (%s)", name, initiator.FlushName(learned.FlushCommand), learned.FlushProblem)
 	}
 
-	dev, releaseDevice, err := pickDevice(cfg.Device)
+	backend := backendID(name)
+	dev, reconnect, err := takeBack(name, iface, cfg.Device, id.Size())
 	if err != nil {
 		return err
 	}
-	state := State{Target: name, Device: dev, PID: os.Getpid(), ReadOnly: cfg.ReadOnly, Started: time.Now()}
+	releaseDevice := func() {}
+	if !reconnect {
+		if dev, releaseDevice, err = pickDevice(cfg.Device); err != nil {
+			return err
+		}
+	}
+	state := State{Target: name, Device: dev, PID: os.Getpid(), ReadOnly: cfg.ReadOnly, Started: time.Now(),
+		NBDInterface: string(iface)}
+	if iface == nbd.InterfaceNetlink {
+		state.Backend, state.DeadConnSecs = backend, cfg.deadline().Seconds()
+	}
 	publish := func() {
 		s := stateFrom(t.Status())
 		s.Sockets = interfaceStates(ini.Ports())
 		s.Device, s.PID, s.ReadOnly, s.Started, s.Updated = state.Device, state.PID, state.ReadOnly, state.Started, time.Now()
+		s.NBDInterface, s.Backend, s.DeadConnSecs = state.NBDInterface, state.Backend, state.DeadConnSecs
 		if err := writeState(&s); err != nil {
 			cfg.Logf("cannot write state file: %v", err)
 		}
 	}
-	defer os.Remove(statePath(name))
 
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -156,12 +191,26 @@ func Serve(ctx context.Context, cfg Config) error {
 	link := filepath.Join("/dev/etherd", name)
 	var roOnce sync.Once
 	opts := nbd.Options{
-		Size:         id.Size(),
-		ReadOnly:     cfg.ReadOnly,
-		WriteThrough: writeThrough,
-		// The kernel must not time requests out on its own: the AoE
-		// deadline decides when a silent target fails its I/O.
-		Timeout: 0,
+		Server: server.Options{
+			Size:         id.Size(),
+			ReadOnly:     cfg.ReadOnly,
+			WriteThrough: writeThrough,
+			OnError: func(op string, off int64, length int, err error) {
+				cfg.Logf("%s: %s of %d bytes at %d failed: %v", dev, op, length, off, err)
+				if errors.Is(err, initiator.ErrWritesRefused) {
+					roOnce.Do(func() { go setReadOnly(dev, cfg.Logf) })
+				}
+			},
+		},
+		// Above the AoE deadline: that decides when a silent target fails
+		// its I/O; the kernel's timer only catches what a dead server left.
+		Timeout:         cfg.deadline() + RequestTimerSlack,
+		Interface:       iface,
+		DeadConnTimeout: cfg.deadline(),
+		Backend:         backend,
+		Reconnect:       reconnect,
+		Leave:           cfg.Leave,
+		Logf:            cfg.Logf,
 		Ready: func() {
 			releaseDevice()
 			if err := nbd.Tune(dev); err != nil {
@@ -169,26 +218,64 @@ func Serve(ctx context.Context, cfg Config) error {
 			}
 			publish()
 			makeLink(link, dev, cfg.Logf)
-			cfg.Logf("%s attached as %s", name, dev)
+			if reconnect {
+				cfg.Logf("%s reconnected to %s: the kernel kept it while no server ran", name, dev)
+			} else {
+				cfg.Logf("%s attached as %s (nbd %s)", name, dev, iface)
+			}
 			if cfg.Ready != nil {
 				cfg.Ready(dev)
 			}
 		},
-		OnError: func(op string, off int64, length int, err error) {
-			cfg.Logf("%s: %s of %d bytes at %d failed: %v", dev, op, length, off, err)
-			if errors.Is(err, initiator.ErrWritesRefused) {
-				roOnce.Do(func() { go setReadOnly(dev, cfg.Logf) })
-			}
-		},
 	}
-	err = nbd.Attach(ctx, dev, t, opts)
+	attachCtx := ctx
+	if iface != nbd.InterfaceNetlink && cfg.Leave != nil {
+		// The ioctl device cannot outlive us: leaving is detaching.
+		var cancel context.CancelFunc
+		attachCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-cfg.Leave:
+				cancel()
+			case <-attachCtx.Done():
+			}
+		}()
+	}
+	err = nbd.Attach(attachCtx, dev, t, opts)
 	releaseDevice()
-	removeLink(link, dev)
+	leaving = err == nil && closed(cfg.Leave) && iface == nbd.InterfaceNetlink
+	if leaving {
+		cfg.Logf("%s left %s set up for the next aoe-attach %s", name, dev, name)
+		return nil
+	}
+	if err == nil || !heldFor(dev, backend) {
+		// Detached (or never attached): nothing is left to take back.
+		os.Remove(statePath(name))
+		removeLink(link, dev)
+	}
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", name, dev, err)
 	}
 	cfg.Logf("%s detached from %s", name, dev)
 	return nil
+}
+
+// deadline is the AoE deadline asked for, or the engine's default.
+func (cfg Config) deadline() time.Duration {
+	if cfg.Deadline > 0 {
+		return cfg.Deadline
+	}
+	return initiator.DefaultDeadline
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // setReadOnly marks the device read-only once its target refused a write,

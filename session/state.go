@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/goaoe/goaoe/initiator"
+	"github.com/goaoe/goaoe/nbd"
 	"github.com/goaoe/goaoe/rawport"
 )
 
@@ -26,10 +27,16 @@ var RunDir = func() string {
 
 // State is what a serving process publishes about its session.
 type State struct {
-	Target       string    `json:"target"`
-	Device       string    `json:"device"`
-	PID          int       `json:"pid"`
-	ReadOnly     bool      `json:"read_only"`
+	Target   string `json:"target"`
+	Device   string `json:"device"`
+	PID      int    `json:"pid"`
+	ReadOnly bool   `json:"read_only"`
+	// NBDInterface is how the kernel was given the device: "netlink" (it
+	// outlives this process and waits DeadConnSecs for the next one) or
+	// "ioctl" (it dies with this process).
+	NBDInterface string    `json:"nbd_interface"`
+	Backend      string    `json:"backend,omitempty"` // the kernel's backend identifier (netlink)
+	DeadConnSecs float64   `json:"dead_conn_timeout_s,omitempty"`
 	Started      time.Time `json:"started"`
 	Updated      time.Time `json:"updated"`
 	SizeBytes    int64     `json:"size_bytes"`
@@ -202,13 +209,32 @@ func List() ([]State, error) {
 			continue
 		}
 		if !alive(s.Target) {
-			s.State, s.Reason = "down", fmt.Sprintf("serving process %d is gone; run aoe-detach %s to clean up, then aoe-attach again", s.PID, s.Target)
-			s.Paths = nil
+			orphaned(&s, time.Now())
 		}
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
 	return out, nil
+}
+
+// orphaned describes a session whose serving process is gone: a netlink
+// device the kernel still holds waits for a new server ("reconnecting",
+// with about how long is left before its I/O fails); anything else is
+// down.
+func orphaned(s *State, now time.Time) {
+	s.Paths = nil
+	if s.NBDInterface == "netlink" && s.Backend != "" {
+		if b, err := nbd.BackendOf(s.Device); err == nil && b == s.Backend {
+			left := time.Duration(s.DeadConnSecs*float64(time.Second)) - now.Sub(s.Updated)
+			if left > 0 {
+				s.State, s.Reason = "reconnecting", fmt.Sprintf("serving process %d is gone; the kernel holds %s for aoe-attach %s for about %v more, then fails its I/O", s.PID, s.Device, s.Target, left.Round(time.Second))
+				return
+			}
+			s.State, s.Reason = "down", fmt.Sprintf("serving process %d is gone and nothing reconnected in time: %s fails its I/O; aoe-attach %s takes it back, aoe-detach %s releases it", s.PID, s.Device, s.Target, s.Target)
+			return
+		}
+	}
+	s.State, s.Reason = "down", fmt.Sprintf("serving process %d is gone; run aoe-detach %s to clean up, then aoe-attach again", s.PID, s.Target)
 }
 
 // Find returns the session of a target (eX.Y) or a device (/dev/nbdN).
@@ -247,6 +273,9 @@ func lock(target string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// Serving reports whether a live process serves the target on this host.
+func Serving(target string) bool { return alive(target) }
 
 // alive reports whether a serving process holds the target's lock.
 func alive(target string) bool {

@@ -11,7 +11,7 @@ import (
 // not change one.
 func TestStateKeys(t *testing.T) {
 	s := State{
-		Target: "e1.2", Device: "/dev/nbd0", PID: 1, ReadOnly: true, Started: time.Unix(1, 0).UTC(), Updated: time.Unix(2, 0).UTC(),
+		Target: "e1.2", Device: "/dev/nbd0", PID: 1, ReadOnly: true, NBDInterface: "netlink", Backend: "aoe:e1.2", DeadConnSecs: 10, Started: time.Unix(1, 0).UTC(), Updated: time.Unix(2, 0).UTC(),
 		SizeBytes: 3, PayloadBytes: 4, Model: "m", State: "up", Reason: "r", Flush: "0xea", Reservations: true, LBA48: true,
 		SectorsPerFrame: 5, BufferCount: 6, TargetReadOnly: true, FlushStatusEchoes: 7, Warnings: []string{"w"},
 		Paths: []PathState{{Interface: "eth0", MAC: "m", State: "up", Window: 1, Inflight: 2, SRTTMicros: 3,
@@ -32,7 +32,7 @@ func TestStateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const empty = `{"target":"","device":"","pid":0,"read_only":false,"started":"0001-01-01T00:00:00Z","updated":"0001-01-01T00:00:00Z",` +
+	const empty = `{"target":"","device":"","pid":0,"read_only":false,"nbd_interface":"","started":"0001-01-01T00:00:00Z","updated":"0001-01-01T00:00:00Z",` +
 		`"size_bytes":0,"payload_bytes":0,"state":"","flush":"","reservations":false,"lba48":false,"sectors_per_frame":0,` +
 		`"buffer_count":0,"target_read_only":false,"flush_status_echoes":0,"paths":null,` +
 		`"replies_unmatched":0,"replies_late":0,"replies_foreign":0,"replies_malformed":0}`
@@ -46,6 +46,9 @@ const wantStateJSON = `{
   "device": "/dev/nbd0",
   "pid": 1,
   "read_only": true,
+  "nbd_interface": "netlink",
+  "backend": "aoe:e1.2",
+  "dead_conn_timeout_s": 10,
   "started": "1970-01-01T00:00:01Z",
   "updated": "1970-01-01T00:00:02Z",
   "size_bytes": 3,

@@ -161,3 +161,73 @@ random_file() { dd if=/dev/urandom of="$1" bs=1M count="$2" status=none; }
 
 # last_line FILE: the last non-empty line (dd's error message).
 last_line() { grep -v '^$' "$1" | grep -v 'records\|copied' | tail -n 1; }
+
+# state_str TARGET KEY: a top-level string field of the target's state file
+# (e.g. nbd_interface).
+state_str() { sed -n "s/^  \"$2\": *\"\([^\"]*\)\".*/\1/p" "/run/goaoe/$1.json" 2>/dev/null | head -n 1; }
+
+# dev_size DEV: the device's size in 512-byte sectors (0: not set up).
+dev_size() { cat "/sys/block/${1#/dev/}/size" 2>/dev/null; }
+
+# io_errors DEV: how many kernel log lines report an I/O error on DEV.
+io_errors() {
+	dmesg | grep 'I/O error' | grep -c -E "(^|[^a-z0-9])${1#/dev/}([^0-9p]|\$)"
+}
+
+# wait_moves DEV FIELD BASE SECS: wait until DEV's completed-sectors counter
+# FIELD (see sectors) is above BASE; 1 if it is not within SECS.
+wait_moves() {
+	local i=0
+	while [ "$(sectors "$1" "$2")" -le "$3" ]; do
+		[ "$i" -ge $(($4 * 10)) ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
+}
+
+# wait_free DEV SECS: wait until no process serves DEV (dev_free) and its
+# size is 0; 1 if that is not so within SECS.
+wait_free() {
+	local i=0
+	until [ "$(dev_free "$1")" = yes ] && [ "$(dev_size "$1")" = 0 ]; do
+		[ "$i" -ge $(($2 * 10)) ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
+}
+
+# bounded SECS COMMAND...: run COMMAND, waiting at most SECS for it; its
+# exit status, or 124 if it still runs then (it is left running, and
+# proc_info shows where it is stuck).
+bounded() {
+	local secs=$1 bpid bi=0
+	shift
+	"$@" &
+	bpid=$!
+	while running "$bpid"; do
+		if [ "$bi" -ge $((secs * 10)) ]; then
+			echo "still running after $secs s: $*"
+			proc_info "$bpid"
+			return 124
+		fi
+		sleep 0.1
+		bi=$((bi + 1))
+	done
+	wait "$bpid"
+}
+
+# dev_info DEV: what holds an nbd device, for failure reports.
+dev_info() {
+	local n=${1#/dev/} f
+	echo "----- $1"
+	for f in pid backend size; do
+		echo "/sys/block/$n/$f: $(cat "/sys/block/$n/$f" 2>&1)"
+	done
+	echo "holders: $(ls "/sys/block/$n/holders" 2>/dev/null)"
+	echo "mounts: $(grep "^$1 " /proc/mounts)"
+	echo "open by: $(fuser "$1" 2>/dev/null)"
+	grep -H . /sys/block/"$n"/stat 2>/dev/null
+	echo "-----"
+}

@@ -5,6 +5,10 @@
 # and aoe-attach (/dev/nbdN), then measures them one at a time, in pairs,
 # alternating which goes first. The kernel driver's runs are watched for a
 # stall of the driver and kicked out of it (benchtool --kick, kick.go).
+# In perf mode a third device joins each group: the NBD ceiling, an
+# in-memory disk of the export's size served through our NBD server
+# (benchtool memdisk, another /dev/nbdN: no AoE, no network), run between
+# the two (kernel, ceiling, ours; then ours, ceiling, kernel; ...).
 #
 # Needs in /usr/local/bin: aoe-attach aoe-detach aoe-stat benchtool.
 # Settings (environment, from boot --env):
@@ -24,7 +28,9 @@
 #                     taken from the kernel's runs. (Stopping it with SIGSTOP
 #                     instead is no option: that ends the nbd device.)
 #                     stay: attach once and leave it attached, counting its
-#                     CPU time in the kernel driver's runs too.
+#                     CPU time in the kernel driver's runs too. (The NBD
+#                     ceiling's runs are treated as the kernel's.)
+#   BENCH_CEILING     1 (default): measure the NBD ceiling too (perf mode)
 #
 # Output: "BENCH ..." result lines, "BENCH-VERIFY ..." data checks,
 # "BENCH-NOTE ..." and "BENCH-FAIL ..." lines for `benchtool table`, and
@@ -42,6 +48,8 @@ HMIB=${BENCH_HOSTILE_MIB:-4}
 NETEM=${BENCH_NETEM:-loss 5% duplicate 5% reorder 10% delay 20ms 10ms}
 ATTACH=${BENCH_ATTACH:-per-pair}
 WIRE=${BENCH_WIRE:-0}
+CEILING=${BENCH_CEILING:-1}
+[ "$MODE" = perf ] || CEILING=0
 ATTACH_MS=
 T=${GOAOE_TARGETS%% *}
 MTU=${GOAOE_MTU:-1500}
@@ -50,6 +58,8 @@ W=/tmp/bench
 KDEV=/dev/etherd/$T
 ODEV=
 OPID=
+CDEV=
+CPID=
 STATE=/run/goaoe/$T.json
 mkdir -p "$W"
 
@@ -66,6 +76,10 @@ diagnostics() {
 	echo "----- aoe-stat -v"
 	aoe-stat -v 2>&1
 	kernel_stats
+	if [ -n "$CPID" ]; then
+		echo "----- benchtool memdisk (pid $CPID, $CDEV)"
+		cat "$W/memdisk.err" 2>/dev/null
+	fi
 	if [ -n "$OPID" ] && [ -d "/proc/$OPID" ]; then
 		echo "----- serving process $OPID"
 		grep -E '^(State|Threads|VmRSS)' "/proc/$OPID/status"
@@ -151,6 +165,10 @@ setup() {
 	[ "$(blockdev --getsize64 "$KDEV")" = "$(blockdev --getsize64 "$ODEV")" ] || fail "the two devices differ in size"
 	aoe-stat
 	echo "BENCH-NOTE mtu=$MTU: kernel aoe on $KDEV, aoe-attach on $ODEV; guest $(nproc) vCPUs, $(uname -r)"
+	if [ "$CEILING" = 1 ]; then
+		memdisk_start
+		echo "BENCH-NOTE mtu=$MTU: NBD ceiling: benchtool memdisk on $CDEV (pid $CPID): an in-memory disk of $(blockdev --getsize64 "$CDEV") bytes through our NBD server (started path, answered in the calling goroutine) with aoe-attach's server options${CWT:+ (write-through, as aoe-attach serves this target)}; guest memory $(awk '$1 == "MemTotal:" { printf "%d MiB", $2 / 1024 }' /proc/meminfo)"
+	fi
 	if [ "$ATTACH" = stay ]; then
 		echo "BENCH-NOTE mtu=$MTU: aoe-attach stayed attached (and received every AoE frame) during the kernel driver's runs"
 	else
@@ -173,6 +191,51 @@ attach() {
 	ATTACH_MS="$ATTACH_MS $ms"
 }
 
+# memdisk_start: serve the NBD ceiling, an in-memory disk of the export's
+# size (its memory is taken only where written, so at most the sequential
+# runs' MiB), with the flush setting aoe-attach chose; set CDEV and CPID.
+memdisk_start() {
+	CWT=
+	grep -q 'attached write-through' "/run/goaoe/$T.log" 2>/dev/null && CWT=--write-through
+	size=$(blockdev --getsize64 "$KDEV")
+	benchtool memdisk --size "$size" $CWT >"$W/memdisk.out" 2>"$W/memdisk.err" &
+	CPID=$!
+	i=0
+	while [ ! -s "$W/memdisk.out" ]; do
+		[ -d "/proc/$CPID" ] || fail "benchtool memdisk ended: $(cat "$W/memdisk.err")"
+		[ "$i" -ge 300 ] && fail "benchtool memdisk: no device after 30 s: $(cat "$W/memdisk.err")"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	CDEV=$(head -n 1 "$W/memdisk.out")
+	case "$CDEV" in
+	/dev/nbd[0-9]*) ;;
+	*) fail "benchtool memdisk printed '$CDEV', not a /dev/nbdN path" ;;
+	esac
+	[ -b "$CDEV" ] || fail "$CDEV is not a block device"
+	[ "$CDEV" != "$ODEV" ] || fail "benchtool memdisk and aoe-attach both on $CDEV"
+	[ "$(blockdev --getsize64 "$CDEV")" = "$size" ] || fail "$CDEV is not $size bytes"
+}
+
+# memdisk_stop: SIGTERM, which detaches cleanly; it must exit 0.
+memdisk_stop() {
+	[ -n "$CPID" ] || return 0
+	kill -TERM "$CPID"
+	wait "$CPID"
+	rc=$?
+	echo "----- benchtool memdisk"
+	cat "$W/memdisk.err"
+	pid=$CPID
+	CPID=
+	[ "$rc" = 0 ] || fail "benchtool memdisk (pid $pid) exited with status $rc after SIGTERM"
+	i=0
+	while [ "$(cat "/sys/block/${CDEV#/dev/}/size")" != 0 ]; do
+		[ "$i" -ge 50 ] && fail "$CDEV still has a size 5 s after benchtool memdisk detached"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # detach: aoe-detach the target and wait for its process to end.
 detach() {
 	t0=$(now_ms)
@@ -187,7 +250,8 @@ detach() {
 	ODEV= OPID=
 }
 
-# ready WHO: attach or detach aoe-attach as WHO's run needs.
+# ready WHO: attach or detach aoe-attach as WHO's run needs (the NBD
+# ceiling's runs as the kernel's: no aoe-attach on the wire).
 ready() {
 	if [ "$1" = ours ]; then
 		[ -n "$OPID" ] || attach
@@ -217,6 +281,8 @@ measure() {
 	shift
 	if [ "$who" = ours ]; then
 		benchtool "$sub" --iface "$IF" --pid "$OPID" --state "$STATE" --timeout "${RUN_TIMEOUT}s" "$@"
+	elif [ "$who" = ceiling ]; then
+		benchtool "$sub" --iface "$IF" --pid "$CPID" --timeout "${RUN_TIMEOUT}s" "$@"
 	elif [ -n "$OPID" ]; then
 		benchtool "$sub" --iface "$IF" --pid "$OPID" --timeout "${RUN_TIMEOUT}s" $KICK "$@"
 	else
@@ -229,7 +295,7 @@ measure() {
 xdd() {
 	who=$1
 	shift
-	if [ "$who" = ours ]; then
+	if [ "$who" != kernel ]; then
 		benchtool run --timeout "${RUN_TIMEOUT}s" -- dd "$@" >/dev/null
 	else
 		benchtool run --timeout "${RUN_TIMEOUT}s" --iface "$IF" $KICK -- dd "$@" >/dev/null
@@ -242,7 +308,13 @@ mark() {
 	benchtool mark --iface "$IF" "$1" || fail "benchtool mark --iface $IF $1 failed"
 }
 
-dev_of() { if [ "$1" = kernel ]; then echo "$KDEV"; else echo "$ODEV"; fi; }
+dev_of() {
+	case "$1" in
+	kernel) echo "$KDEV" ;;
+	ceiling) echo "$CDEV" ;;
+	*) echo "$ODEV" ;;
+	esac
+}
 
 # run_one WORKLOAD WHO REP FIRST: one measured run, one BENCH line.
 run_one() {
@@ -251,7 +323,9 @@ run_one() {
 	ready "$who"
 	dev=$(dev_of "$who")
 	drop_caches
-	mark "workload=$wl mtu=$MTU who=$who rep=$rep"
+	# The host's wire watcher times the initiators' runs; the ceiling
+	# has no frames to time.
+	[ "$who" = ceiling ] || mark "workload=$wl mtu=$MTU who=$who rep=$rep"
 	case "$wl" in
 	seq-read)
 		out=$(measure "$who" run --bytes $((MIB << 20)) -- \
@@ -269,7 +343,7 @@ run_one() {
 	*) fail "unknown workload $wl" ;;
 	esac
 	rc=$?
-	mark end
+	[ "$who" = ceiling ] || mark end
 	if [ "$rc" != 0 ]; then
 		cat "$W/err"
 		fail "workload=$wl who=$who rep=$rep dev=$dev: exit status $rc: $(grep -v 'records\|copied' "$W/err" | tail -n 3 | tr '\n' ' ')"
@@ -277,7 +351,7 @@ run_one() {
 	case "$wl" in
 	seq-*) dd_moved "$W/err" "$MIB" || fail "workload=$wl who=$who rep=$rep dev=$dev: dd did not move $MIB MiB: $(tr '\n' ' ' <"$W/err")" ;;
 	esac
-	[ "$who" = ours ] || extra="$extra $(kernel_frames)"
+	[ "$who" != kernel ] || extra="$extra $(kernel_frames)"
 	echo "BENCH workload=$wl mtu=$MTU who=$who rep=$rep first=$first $extra $out"
 }
 
@@ -317,14 +391,27 @@ verify_cross() {
 		echo "BENCH-VERIFY mtu=$MTU name=written-by-$1-read-by-$2 mib=$n result=$res"
 		[ "$res" = ok ] || fail "data written via $1 reads back different via $2"
 	done
+	[ "$CEILING" = 1 ] || return 0
+	# The ceiling is a real disk too: what is written reads back, and
+	# where nothing was written it reads zeros.
+	drop_caches
+	xdd ceiling if="$W/pat-a" of="$CDEV" bs=1M seek=900 oflag=direct status=none 2>"$W/err" || fail "ceiling write: $(cat "$W/err")"
+	xdd ceiling if="$CDEV" of="$W/back" bs=1M skip=900 count=$n iflag=direct status=none 2>"$W/err" || fail "ceiling read: $(cat "$W/err")"
+	xdd ceiling if="$CDEV" of="$W/zeros" bs=1M skip=920 count=1 iflag=direct status=none 2>"$W/err" || fail "ceiling read: $(cat "$W/err")"
+	res=ok
+	[ "$(sha256sum "$W/back" | cut -d' ' -f1)" = "$(sha256sum "$W/pat-a" | cut -d' ' -f1)" ] || res=mismatch
+	[ -z "$(tr -d '\000' <"$W/zeros")" ] || res=nonzero
+	echo "BENCH-VERIFY mtu=$MTU name=written-by-ceiling-read-by-ceiling mib=$n result=$res"
+	[ "$res" = ok ] || fail "the NBD ceiling's disk reads back wrong ($res)"
 }
 
 perf() {
 	verify_cross
-	say "$REPS pairs per workload; sequential $MIB MiB, random reads $RSECS s"
+	if [ "$CEILING" = 1 ]; then say "$REPS groups (kernel, NBD ceiling, ours) per workload; sequential $MIB MiB, random reads $RSECS s"; else say "$REPS pairs per workload; sequential $MIB MiB, random reads $RSECS s"; fi
 	rep=1
 	while [ "$rep" -le "$REPS" ]; do
 		if [ $((rep % 2)) = 1 ]; then order="kernel ours"; else order="ours kernel"; fi
+		[ "$CEILING" = 1 ] && order="${order% *} ceiling ${order#* }"
 		first=${order%% *}
 		for wl in seq-read seq-write randread-qd1 randread-qd32; do
 			for who in $order; do
@@ -396,6 +483,7 @@ finish() {
 	echo "----- /run/goaoe/$T.log"
 	cat "/run/goaoe/$T.log"
 	[ -z "$OPID" ] || detach
+	memdisk_stop
 	say "done"
 }
 

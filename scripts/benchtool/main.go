@@ -7,6 +7,7 @@
 //	benchtool table < console.log
 //	benchtool mark --iface IF LABEL
 //	benchtool wire --iface IF [--out FILE]
+//	benchtool memdisk --size N[K|M|G] [--device /dev/nbdN] [--write-through]
 //
 // randread issues random, aligned O_DIRECT reads from N goroutines for S
 // seconds. run runs a command (dd, typically) and measures it. Both print
@@ -20,6 +21,11 @@
 //
 // mark and wire (wire.go) show where a run's time goes: the guest marks
 // each run on the wire, and wire, on the host, times the target's answers.
+//
+// memdisk (memdisk.go) serves an in-memory disk as /dev/nbdN through our
+// NBD server, as aoe-attach serves a target: the NBD ceiling of the
+// benchmark. It prints the device once it is usable and detaches on
+// SIGTERM.
 //
 // Built static (CGO_ENABLED=0) for the test guest; Linux only.
 package main
@@ -46,6 +52,8 @@ func main() {
 		err = markCmdMain(os.Args[2:])
 	case "wire":
 		err = wireCmdMain(os.Args[2:])
+	case "memdisk":
+		err = memdiskCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -70,6 +78,7 @@ func usage() {
   benchtool table < console.log
   benchtool mark --iface IF LABEL
   benchtool wire --iface IF [--out FILE]
+  benchtool memdisk --size N[K|M|G] [--device /dev/nbdN] [--write-through] [--nbd-interface auto|netlink|ioctl]
 measure flags: --pid PID  --iface IF  --state FILE  --timeout DURATION
                --kick DEV  --kick-debugfs FILE
 `)

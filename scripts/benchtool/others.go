@@ -20,3 +20,5 @@ func (*kicker) close() int64 { return 0 }
 func markCmdMain([]string) error { return errLinuxOnly }
 
 func wireCmdMain([]string) error { return errLinuxOnly }
+
+func memdiskCmd([]string) error { return errLinuxOnly }

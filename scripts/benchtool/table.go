@@ -15,14 +15,17 @@ import (
 
 // The lines the guest script prints, found anywhere on a console line:
 //
-//	BENCH workload=W mtu=M who=kernel|ours rep=R first=kernel|ours KEY=VALUE...
+//	BENCH workload=W mtu=M who=kernel|ceiling|ours rep=R first=WHO KEY=VALUE...
 //	BENCH-VERIFY mtu=M name=N result=ok|...   (a data check)
 //	BENCH-FAIL ...                              (a run failed)
 //	BENCH-NOTE free text                        (copied into the report)
 //	BENCH-WIRE workload=W mtu=M who=W rep=R ... (benchtool wire, on the host)
 //
 // The KEY=VALUE pairs of a BENCH line are Result.Line's, plus bs= and qd=
-// for random reads and verify= for the hostile-link runs.
+// for random reads and verify= for the hostile-link runs. who=ceiling is
+// the NBD ceiling: the same workload on benchtool memdisk's device (our
+// NBD server, an in-memory backend, no AoE); it is optional, and a group
+// that has it in one repetition must have it in all.
 
 // record is one BENCH line.
 type record struct {
@@ -117,7 +120,7 @@ func parseReport(in io.Reader) (*report, error) {
 		var err1, err2 error
 		r.mtu, err1 = strconv.Atoi(kv["mtu"])
 		r.rep, err2 = strconv.Atoi(kv["rep"])
-		if r.workload == "" || (r.who != "kernel" && r.who != "ours") || err1 != nil || err2 != nil {
+		if r.workload == "" || (r.who != "kernel" && r.who != "ours" && r.who != "ceiling") || err1 != nil || err2 != nil {
 			rep.problems = append(rep.problems, "unparsable BENCH line: "+s)
 			continue
 		}
@@ -135,9 +138,11 @@ func parseReport(in io.Reader) (*report, error) {
 	return rep, nil
 }
 
-// pair is the kernel's and our run of one workload in one repetition.
+// pair is the kernel's and our run of one workload in one repetition,
+// and the NBD ceiling's if it was measured (nil if not).
 type pair struct {
 	kernel, ours *record
+	ceiling      *record
 }
 
 // group is one workload at one MTU: its pairs in repetition order.
@@ -169,9 +174,12 @@ func (rep *report) groups() []*group {
 			p = &pair{}
 			reps[k][r.rep] = p
 		}
-		if r.who == "kernel" {
+		switch r.who {
+		case "kernel":
 			p.kernel = r
-		} else {
+		case "ceiling":
+			p.ceiling = r
+		default:
 			p.ours = r
 		}
 	}
@@ -183,11 +191,18 @@ func (rep *report) groups() []*group {
 			ns = append(ns, n)
 		}
 		slices.Sort(ns)
+		withCeiling := false
+		for _, n := range ns {
+			withCeiling = withCeiling || reps[k][n].ceiling != nil
+		}
 		for _, n := range ns {
 			p := reps[k][n]
 			if p.kernel == nil || p.ours == nil {
 				rep.problems = append(rep.problems, fmt.Sprintf("%s mtu=%d rep=%d: only one initiator's result", k.w, k.mtu, n))
 				continue
+			}
+			if withCeiling && p.ceiling == nil {
+				rep.problems = append(rep.problems, fmt.Sprintf("%s mtu=%d rep=%d: no NBD ceiling result (the other repetitions have one)", k.w, k.mtu, n))
 			}
 			g.pairs = append(g.pairs, *p)
 		}
@@ -265,14 +280,16 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// stats are the medians of one metric over a group's pairs.
+// stats are the medians of one metric over a group's pairs; ceiling is
+// over the pairs that have it (NaN if none does).
 type stats struct {
 	kernel, ours, ratio float64
+	ceiling             float64
 	n                   int
 }
 
 func (g *group) stats(key string) stats {
-	var k, o, r []float64
+	var k, o, r, c []float64
 	for _, p := range g.pairs {
 		kv, ok1 := p.kernel.num(key)
 		ov, ok2 := p.ours.num(key)
@@ -283,8 +300,103 @@ func (g *group) stats(key string) stats {
 		if kv > 0 {
 			r = append(r, ov/kv)
 		}
+		if p.ceiling != nil {
+			if cv, ok := p.ceiling.num(key); ok {
+				c = append(c, cv)
+			}
+		}
 	}
-	return stats{median(k), median(o), median(r), len(k)}
+	return stats{kernel: median(k), ours: median(o), ratio: median(r), ceiling: median(c), n: len(k)}
+}
+
+// hasCeiling reports whether any of the group's pairs has an NBD ceiling run.
+func (g *group) hasCeiling() bool {
+	for _, p := range g.pairs {
+		if p.ceiling != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// gap splits the gap between the kernel driver (throughput K) and ours
+// (O) at the NBD ceiling (C), from the three medians:
+//
+//	ours/kernel = O/K = C/K × O/C
+//	hop         = C/K  what crossing from the kernel's aoe driver to an
+//	                   nbd device served by our NBD server costs at best
+//	engine      = O/C  what our AoE engine behind that server costs
+//
+// Below 1 is a cost, above 1 a gain. The shares split the gap on the same
+// multiplicative (log) scale, so they add up to 100%:
+//
+//	hopShare = ln(K/C) / ln(K/O),  engineShare = ln(C/O) / ln(K/O)
+//
+// clamped to 0..100%: with the ceiling above the kernel (C ≥ K) the whole
+// gap is the engine's, with ours at or above the ceiling (O ≥ C) the whole
+// gap is the hop's. Without a gap (O ≥ K) there are no shares (NaN).
+type gap struct {
+	total, hop, engine    float64
+	hopShare, engineShare float64
+}
+
+func gapOf(k, c, o float64) gap {
+	g := gap{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+	if !(k > 0 && c > 0 && o > 0) { // NaN too
+		return g
+	}
+	g.total, g.hop, g.engine = o/k, c/k, o/c
+	if o >= k {
+		return g
+	}
+	switch {
+	case c >= k:
+		g.hopShare = 0
+	case o >= c:
+		g.hopShare = 1
+	default:
+		g.hopShare = math.Log(k/c) / math.Log(k/o)
+	}
+	g.engineShare = 1 - g.hopShare
+	return g
+}
+
+// String is the gap line's reading: "NBD hop 30%, ours 70%".
+func (g gap) String() string {
+	switch {
+	case math.IsNaN(g.total):
+		return "-"
+	case math.IsNaN(g.hopShare):
+		return "no gap (ours at or above the kernel)"
+	}
+	s := fmt.Sprintf("NBD hop %.0f%%, ours %.0f%%", 100*g.hopShare, 100*g.engineShare)
+	switch {
+	case g.hop >= 1:
+		s += " (the ceiling is at or above the kernel)"
+	case g.engine >= 1:
+		s += " (ours is at or above the ceiling)"
+	}
+	return s
+}
+
+// withCeiling puts the ceiling's column between the kernel's and ours, if
+// the table has one.
+func withCeiling(has bool, kernel, ceiling, ours string) string {
+	if has {
+		return kernel + "\t" + ceiling + "\t" + ours
+	}
+	return kernel + "\t" + ours
+}
+
+// ceilingNum is r's value of key, if r is there and has it.
+func ceilingNum(r *record, key string) float64 {
+	if r == nil {
+		return math.NaN()
+	}
+	if v, ok := r.num(key); ok {
+		return v
+	}
+	return math.NaN()
 }
 
 func fmtVal(v float64, unit string) string {
@@ -298,6 +410,13 @@ func fmtVal(v float64, unit string) string {
 		return fmt.Sprintf("%.1f %s", v, unit)
 	}
 	return fmt.Sprintf("%.2f %s", v, unit)
+}
+
+func fmtNum(v float64, format string) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
 }
 
 func fint(v float64) string {
@@ -367,9 +486,17 @@ func (rep *report) write(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintln(w, "== raw pairs (ratio = ours/kernel; CPU = guest busy seconds per GiB moved; frames = eth0 tx+rx per MiB)")
+	hasC := false // an NBD ceiling column
+	for _, g := range perf {
+		hasC = hasC || g.hasCeiling()
+	}
+	head := "== raw pairs (ratio = ours/kernel; CPU = guest busy seconds per GiB moved; frames = eth0 tx+rx per MiB)"
+	if hasC {
+		head = "== raw runs (ceiling = the NBD ceiling: our NBD server, in-memory backend; ratio = ours/kernel; CPU = guest busy seconds per GiB moved; frames = eth0 tx+rx per MiB)"
+	}
+	fmt.Fprintln(w, head)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tmtu\trep\tfirst\tkernel\tours\tratio\tCPU kernel\tCPU ours\tframes kernel\tframes ours\tours retx/lost\tkernel kicks")
+	fmt.Fprintln(tw, "workload\tmtu\trep\tfirst\t"+withCeiling(hasC, "kernel", "ceiling", "ours")+"\tratio\t"+withCeiling(hasC, "CPU kernel", "CPU ceiling", "CPU ours")+"\tframes kernel\tframes ours\tours retx/lost\tkernel kicks")
 	for _, g := range groups {
 		m := g.metric()
 		for _, p := range g.pairs {
@@ -397,8 +524,14 @@ func (rep *report) write(w io.Writer) {
 			if x, ok := p.kernel.kv["kicks"]; ok {
 				kicks = x
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, p.kernel.rep, p.kernel.first,
-				fmtVal(kv, m.unit), fmtVal(ov, m.unit), fmtRatio(ratio), kc, oc, fstr(kf, okk), fstr(of, oko), retx, kicks)
+			first := p.kernel.first
+			if p.ceiling != nil {
+				first = p.ceiling.first // all three say it; the ceiling's is the newest format
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, p.kernel.rep, first,
+				withCeiling(hasC, fmtVal(kv, m.unit), fmtVal(ceilingNum(p.ceiling, m.key), m.unit), fmtVal(ov, m.unit)), fmtRatio(ratio),
+				withCeiling(hasC, fmt.Sprintf("%.1f", kc), fmtNum(ceilingNum(p.ceiling, "cpu_s_per_gib"), "%.1f"), fmt.Sprintf("%.1f", oc)),
+				fstr(kf, okk), fstr(of, oko), retx, kicks)
 		}
 	}
 	tw.Flush()
@@ -410,7 +543,11 @@ func (rep *report) write(w io.Writer) {
 		for _, g := range perf {
 			n = max(n, len(g.pairs))
 		}
-		fmt.Fprintf(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel, median of %d pairs)\n", n)
+		cols := "kernel\tours"
+		if hasC {
+			cols = "kernel aoe\tNBD ceiling\tours"
+		}
+		fmt.Fprintf(tw, "workload\tmtu\t%s\tratio(ours/kernel, median of %d pairs)\n", cols, n)
 		for _, g := range perf {
 			m := g.metric()
 			s := g.stats(m.key)
@@ -418,17 +555,36 @@ func (rep *report) write(w io.Writer) {
 			if s.n != n {
 				note = fmt.Sprintf(" (of %d)", s.n)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\n", g.label(), g.mtu, fmtVal(s.kernel, m.unit), fmtVal(s.ours, m.unit), fmtRatio(s.ratio), note)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s%s\n", g.label(), g.mtu,
+				withCeiling(hasC, fmtVal(s.kernel, m.unit), fmtVal(s.ceiling, m.unit), fmtVal(s.ours, m.unit)), fmtRatio(s.ratio), note)
 		}
 		tw.Flush()
+
+		if hasC {
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "Gap to the kernel driver, from the medians above (K kernel aoe, C NBD ceiling, O ours): O/K = C/K (the NBD hop) x O/C (our engine);")
+			fmt.Fprintln(w, "the shares split the gap on that scale, ln(K/C) and ln(C/O) of ln(K/O), clamped to 0-100% (scripts/bench's header)")
+			tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+			fmt.Fprintln(tw, "workload\tmtu\tours/kernel\tNBD hop (ceiling/kernel)\tour engine (ours/ceiling)\tgap to kernel")
+			for _, g := range perf {
+				s := g.stats(g.metric().key)
+				d := gapOf(s.kernel, s.ceiling, s.ours)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, fmtRatio(d.total), fmtRatio(d.hop), fmtRatio(d.engine), d)
+			}
+			tw.Flush()
+		}
 
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "CPU seconds per GiB moved (guest /proc/stat user+nice+system+irq+softirq, both vCPUs, whole guest; lower is better)")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "workload\tmtu\tkernel\tours\tratio(ours/kernel)\tours: aoe-attach process\tkernel runs: aoe-attach process")
+		ceilingProc := ""
+		if hasC {
+			ceilingProc = "\tceiling: memdisk process"
+		}
+		fmt.Fprintln(tw, "workload\tmtu\t"+withCeiling(hasC, "kernel", "ceiling", "ours")+"\tratio(ours/kernel)\tours: aoe-attach process"+ceilingProc+"\tkernel runs: aoe-attach process")
 		for _, g := range perf {
 			s := g.stats("cpu_s_per_gib")
-			var pc, kc []float64
+			var pc, kc, cc []float64
 			for _, p := range g.pairs {
 				if v, ok := p.ours.num("proc_cpu_s_per_gib"); ok {
 					pc = append(pc, v)
@@ -436,24 +592,36 @@ func (rep *report) write(w io.Writer) {
 				if v, ok := p.kernel.num("proc_cpu_s_per_gib"); ok {
 					kc = append(kc, v)
 				}
+				if v := ceilingNum(p.ceiling, "proc_cpu_s_per_gib"); !math.IsNaN(v) {
+					cc = append(cc, v)
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", g.label(), g.mtu, fmtVal(s.kernel, "s/GiB"), fmtVal(s.ours, "s/GiB"),
-				fmtRatio(s.ratio), fmtVal(median(pc), "s/GiB"), fmtVal(median(kc), "s/GiB"))
+			if hasC {
+				ceilingProc = "\t" + fmtVal(median(cc), "s/GiB")
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\t%s\n", g.label(), g.mtu,
+				withCeiling(hasC, fmtVal(s.kernel, "s/GiB"), fmtVal(s.ceiling, "s/GiB"), fmtVal(s.ours, "s/GiB")),
+				fmtRatio(s.ratio), fmtVal(median(pc), "s/GiB"), ceilingProc, fmtVal(median(kc), "s/GiB"))
 		}
 		tw.Flush()
 
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Wire and scheduler (medians; frames = eth0 tx+rx; ctxsw = context switches in the whole guest; ours retx/lost = aoe-attach counters, summed over pairs; ours frames per send/receive = per sendmmsg/recvmmsg call, empty receives included)")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\tctxsw/MiB kernel\tctxsw/MiB ours\tours retx/lost\tours frames per send/receive")
+		fmt.Fprintln(tw, "workload\tmtu\tframes/MiB kernel\tframes/MiB ours\tframes/s kernel\tframes/s ours\t"+withCeiling(hasC, "ctxsw/MiB kernel", "ctxsw/MiB ceiling", "ctxsw/MiB ours")+"\tours retx/lost\tours frames per send/receive")
 		for _, g := range perf {
-			var kc, oc []float64
+			var kc, oc, cc []float64
 			for _, p := range g.pairs {
 				if v, ok := ctxPerMiB(p.kernel); ok {
 					kc = append(kc, v)
 				}
 				if v, ok := ctxPerMiB(p.ours); ok {
 					oc = append(oc, v)
+				}
+				if p.ceiling != nil {
+					if v, ok := ctxPerMiB(p.ceiling); ok {
+						cc = append(cc, v)
+					}
 				}
 			}
 			var kf, of, kr, or, ps, pr []float64
@@ -490,8 +658,8 @@ func (rep *report) write(w io.Writer) {
 			if len(ps) > 0 && len(pr) > 0 {
 				batching = fmt.Sprintf("%.1f/%.1f", median(ps), median(pr))
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f\t%s\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
-				fint(median(kr)), fint(median(or)), fint(median(kc)), fint(median(oc)), retx, lost, batching)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f/%.0f\t%s\n", g.label(), g.mtu, fint(median(kf)), fint(median(of)),
+				fint(median(kr)), fint(median(or)), withCeiling(hasC, fint(median(kc)), fint(median(cc)), fint(median(oc))), retx, lost, batching)
 		}
 		tw.Flush()
 	}

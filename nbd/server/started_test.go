@@ -1,4 +1,4 @@
-package nbd
+package server_test
 
 import (
 	"fmt"
@@ -6,14 +6,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
 // bothPaths runs a Serve test with the Backend as it is (the workers) and
 // made a Starter (the started path).
-func bothPaths(t *testing.T, test func(t *testing.T, wrap func(Backend) Backend)) {
-	t.Run("workers", func(t *testing.T) { test(t, func(b Backend) Backend { return b }) })
+func bothPaths(t *testing.T, test func(t *testing.T, wrap func(server.Backend) server.Backend)) {
+	t.Run("workers", func(t *testing.T) { test(t, func(b server.Backend) server.Backend { return b }) })
 	t.Run("started", func(t *testing.T) {
-		test(t, func(b Backend) Backend { return &startedBackend{Backend: b} })
+		test(t, func(b server.Backend) server.Backend { return &startedBackend{Backend: b} })
 	})
 	t.Run("frames", func(t *testing.T) {
 		var all []*framesBackend
@@ -24,7 +26,7 @@ func bothPaths(t *testing.T, test func(t *testing.T, wrap func(Backend) Backend)
 				}
 			}
 		})
-		test(t, func(b Backend) Backend {
+		test(t, func(b server.Backend) server.Backend {
 			f := &framesBackend{startedBackend: startedBackend{Backend: b}}
 			all = append(all, f)
 			return f
@@ -63,7 +65,7 @@ func (f *framesBackend) StartReadFrames(off int64, n int, then func(data [][]byt
 // Kick, then each runs through the Backend in a goroutine of its own, so
 // that a missing Kick hangs the test and the hooks still apply.
 type startedBackend struct {
-	Backend
+	server.Backend
 	mu      sync.Mutex
 	waiting []func()
 }

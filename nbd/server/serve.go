@@ -1,4 +1,4 @@
-package nbd
+package server
 
 // The flow of requests on one connection:
 //
@@ -54,7 +54,7 @@ var buffers bufferPool
 // the kernel never negotiates) until the peer sends DISC, then waits for
 // the requests in flight to be answered, flushes the Backend if a write was
 // acknowledged since the last flush, and returns nil. It is our end of the
-// socket that Attach hands the kernel, and tests drive it directly.
+// socket that nbd.Attach hands the kernel, and tests drive it directly.
 //
 // Serve returns an error wrapping ErrProtocol if the peer breaks the
 // framing (bad magic, truncated header or payload), io.EOF if the peer
@@ -64,12 +64,12 @@ var buffers bufferPool
 // Cancelling ctx stops reading new requests, serves those already read and
 // returns ctx.Err(). It interrupts a blocked read only if conn has a
 // SetReadDeadline method (net.Conn does). To detach a kernel device
-// cleanly, have the kernel send DISC instead (Disconnect, or cancel
-// Attach's context).
+// cleanly, have the kernel send DISC instead (nbd.Disconnect, or cancel
+// nbd.Attach's context).
 //
 // Serve never closes conn.
 func Serve(ctx context.Context, conn io.ReadWriter, b Backend, opts Options) error {
-	opts, err := opts.withDefaults()
+	opts, err := opts.WithDefaults()
 	if err != nil {
 		return err
 	}

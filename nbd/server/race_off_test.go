@@ -1,5 +1,5 @@
 //go:build !race
 
-package nbd
+package server
 
 const raceEnabled = false

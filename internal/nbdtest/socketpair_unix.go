@@ -1,6 +1,6 @@
 //go:build unix
 
-package nbd
+package nbdtest
 
 import (
 	"net"
@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// socketPair returns the two ends of an AF_UNIX stream socketpair, the
+// SocketPair returns the two ends of an AF_UNIX stream socketpair, the
 // kind of socket Attach gives the kernel: buffered, unlike net.Pipe.
-func socketPair(t testing.TB) (net.Conn, net.Conn) {
+func SocketPair(t testing.TB) (net.Conn, net.Conn) {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {

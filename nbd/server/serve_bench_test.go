@@ -1,9 +1,12 @@
-package nbd
+package server_test
 
 import (
 	"encoding/binary"
 	"io"
 	"testing"
+
+	"github.com/goaoe/goaoe/internal/nbdtest"
+	"github.com/goaoe/goaoe/nbd/server"
 )
 
 // nullBackend does no work, so that benchmarks measure Serve alone.
@@ -13,24 +16,24 @@ func (nullBackend) ReadAt(p []byte, off int64) (int, error)  { return len(p), ni
 func (nullBackend) WriteAt(p []byte, off int64) (int, error) { return len(p), nil }
 func (nullBackend) Flush() error                             { return nil }
 
-func BenchmarkServeRead4K(b *testing.B)    { benchmarkServe(b, CmdRead, 4096) }
-func BenchmarkServeWrite4K(b *testing.B)   { benchmarkServe(b, CmdWrite, 4096) }
-func BenchmarkServeRead128K(b *testing.B)  { benchmarkServe(b, CmdRead, 128<<10) }
-func BenchmarkServeWrite128K(b *testing.B) { benchmarkServe(b, CmdWrite, 128<<10) }
-func BenchmarkServeFlush(b *testing.B)     { benchmarkServe(b, CmdFlush, 0) }
+func BenchmarkServeRead4K(b *testing.B)    { benchmarkServe(b, server.CmdRead, 4096) }
+func BenchmarkServeWrite4K(b *testing.B)   { benchmarkServe(b, server.CmdWrite, 4096) }
+func BenchmarkServeRead128K(b *testing.B)  { benchmarkServe(b, server.CmdRead, 128<<10) }
+func BenchmarkServeWrite128K(b *testing.B) { benchmarkServe(b, server.CmdWrite, 128<<10) }
+func BenchmarkServeFlush(b *testing.B)     { benchmarkServe(b, server.CmdFlush, 0) }
 
 // benchmarkServe keeps 32 requests in flight, like a busy kernel queue,
 // with a client that itself allocates nothing per request, so that allocs/op
 // is Serve's own.
-func benchmarkServe(b *testing.B, cmd Command, n int) {
+func benchmarkServe(b *testing.B, cmd server.Command, n int) {
 	const depth = 32
 	const size = 1 << 30
-	server, client := socketPair(b)
+	srv, client := nbdtest.SocketPair(b)
 	defer client.Close()
 	result := make(chan error, 1)
 	go func() {
-		result <- Serve(b.Context(), server, nullBackend{}, Options{Size: size})
-		server.Close()
+		result <- server.Serve(b.Context(), srv, nullBackend{}, server.Options{Size: size})
+		srv.Close()
 	}()
 
 	tokens := make(chan struct{}, depth)
@@ -39,14 +42,14 @@ func benchmarkServe(b *testing.B, cmd Command, n int) {
 	}
 	received := make(chan error, 1)
 	go func() {
-		hdr := make([]byte, replySize)
+		hdr := make([]byte, server.ReplySize)
 		data := make([]byte, n)
 		for range b.N {
 			if _, err := io.ReadFull(client, hdr); err != nil {
 				received <- err
 				return
 			}
-			if cmd == CmdRead && binary.BigEndian.Uint32(hdr[4:8]) == 0 {
+			if cmd == server.CmdRead && binary.BigEndian.Uint32(hdr[4:8]) == 0 {
 				if _, err := io.ReadFull(client, data); err != nil {
 					received <- err
 					return
@@ -57,16 +60,16 @@ func benchmarkServe(b *testing.B, cmd Command, n int) {
 		received <- nil
 	}()
 
-	req := make([]byte, requestSize, requestSize+n)
-	if cmd == CmdWrite {
-		req = req[:requestSize+n]
+	req := make([]byte, server.RequestSize, server.RequestSize+n)
+	if cmd == server.CmdWrite {
+		req = req[:server.RequestSize+n]
 	}
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		<-tokens
-		r := Request{Command: cmd, Handle: uint64(i), Offset: uint64(i%1024) * uint64(n), Length: uint32(n)}
+		r := server.Request{Command: cmd, Handle: uint64(i), Offset: uint64(i%1024) * uint64(n), Length: uint32(n)}
 		_, _ = r.AppendBinary(req[:0])
 		if _, err := client.Write(req); err != nil {
 			b.Fatal(err)
@@ -76,7 +79,7 @@ func benchmarkServe(b *testing.B, cmd Command, n int) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	disc, _ := Request{Command: CmdDisc}.MarshalBinary()
+	disc, _ := server.Request{Command: server.CmdDisc}.MarshalBinary()
 	if _, err := client.Write(disc); err != nil {
 		b.Fatal(err)
 	}

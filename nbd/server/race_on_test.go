@@ -1,6 +1,6 @@
 //go:build race
 
-package nbd
+package server
 
 // raceEnabled: under the race detector sync.Pool drops items on purpose,
 // so allocation counts mean nothing.

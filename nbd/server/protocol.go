@@ -1,4 +1,4 @@
-package nbd
+package server
 
 import (
 	"encoding/binary"
@@ -17,8 +17,9 @@ const (
 	replySize   = 16 // magic 4, error 4, handle 8
 )
 
-// Device flags passed to NBD_SET_FLAGS (the "transmission flags"). We never
-// set ROTATIONAL (1<<4), SEND_TRIM (1<<5) or SEND_WRITE_ZEROES (1<<6): an
+// Transmission flags: what the device offers, which the device side hands
+// the kernel (NBD_SET_FLAGS) as Options.TransmissionFlags. We never set
+// ROTATIONAL (1<<4), SEND_TRIM (1<<5) or SEND_WRITE_ZEROES (1<<6): an
 // AoE disk may be anything, and the engine has no TRIM to offer.
 const (
 	flagHasFlags     = 1 << 0

@@ -1,4 +1,4 @@
-package nbd
+package server
 
 // The started path: for a Backend that is also a Starter, READ and WRITE
 // (without FUA) skip the workers.

@@ -1,0 +1,7 @@
+package server
+
+// Header sizes for the external tests' own encoders.
+const (
+	RequestSize = requestSize
+	ReplySize   = replySize
+)
