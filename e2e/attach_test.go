@@ -145,7 +145,8 @@ func checkImageFiles(t *testing.T, img string, sums map[string]string, totalByte
 // with three vblade targets: two attaches at once (e1.2, e1.3), a
 // read-only attach (e1.3), the serving process stopped by SIGTERM during a
 // raw write (e1.2) and under a mounted ext4 with fsync'ing writers (e1.4),
-// killed by SIGKILL during a read (e1.2), and the host's view of the
+// killed by SIGKILL during a read (e1.2, attached through the nbd ioctl
+// interface, where that fails the I/O at once), and the host's view of the
 // backing files throughout.
 func TestTwoTargetsReadOnlyAndSignals(t *testing.T) {
 	needGuest(t)

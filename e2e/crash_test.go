@@ -165,8 +165,6 @@ func checkSupervise(t *testing.T, r *bootResult) {
 		r.last("supervise_kill2_restart_secs"), r.last("supervise_kill2_stall_secs"))
 }
 
-// checkSigstop: a server stopped for 20 s (under a 30 s deadline) and
-// continued is the same server afterwards, and the write completes.
 // checkRestart: SIGUSR2 (systemd's restart signal for the unit) leaves the
 // device set up and a new aoe-attach takes it back, twice, under a write
 // that sees no error.
@@ -189,6 +187,8 @@ func checkRestart(t *testing.T, r *bootResult) {
 		r.last("restart2_left_secs"), r.last("restart2_stall_secs"))
 }
 
+// checkSigstop: a server stopped for 20 s (under a 30 s deadline) and
+// continued is the same server afterwards, and the write completes.
 func checkSigstop(t *testing.T, r *bootResult) {
 	t.Helper()
 	expectDevice(t, r, "sigstop_device")

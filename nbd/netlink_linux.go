@@ -144,10 +144,33 @@ func genlExecute(cmd uint8, attrs []nl.NetlinkRequestData) (map[uint16]syscall.N
 	return nl.ParseRouteAttrAsMap(msgs[0][nl.SizeofGenlmsg:])
 }
 
+// How often and how long CONNECT is tried again on a device still being
+// added (netlinkConnect).
+const (
+	connectRetry = 100 * time.Millisecond
+	connectTries = 20
+)
+
 // netlinkConnect sets a device up and returns its index. The kernel holds
 // its own references to the sockets from here on.
 func netlinkConnect(c connectRequest) (int, error) {
-	reply, err := genlExecute(genlCmdConnect, c.attrs())
+	return connectWith(c, genlExecute, connectRetry)
+}
+
+// genlExec is genlExecute's shape, so that connectWith can be tested
+// without a kernel.
+type genlExec func(cmd uint8, attrs []nl.NetlinkRequestData) (map[uint16]syscall.NetlinkRouteAttr, error)
+
+func connectWith(c connectRequest, exec genlExec, retry time.Duration) (int, error) {
+	reply, err := exec(genlCmdConnect, c.attrs())
+	// A device the module is still adding is refused with EINVAL ("device
+	// at index N is going down": it is findable before its reference
+	// count is set), which a shelf of attaches right after the module
+	// loads runs into; another EINVAL stays one after the retries.
+	for try := 0; errors.Is(err, unix.EINVAL) && c.Index >= 0 && try < connectTries; try++ {
+		time.Sleep(retry)
+		reply, err = exec(genlCmdConnect, c.attrs())
+	}
 	if err != nil {
 		if errors.Is(err, unix.EBUSY) && c.Index >= 0 {
 			return 0, fmt.Errorf("nbd: NBD_CMD_CONNECT: /dev/nbd%d is in use: %w", c.Index, err)

@@ -3,11 +3,13 @@
 package nbd
 
 import (
+	"errors"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 )
 
 // serialize lays attributes out as the kernel receives them.
@@ -131,5 +133,43 @@ func TestStatusConnected(t *testing.T) {
 	}
 	if _, err := statusConnected(map[uint16]syscall.NetlinkRouteAttr{}, 0); err == nil {
 		t.Error("an answer without a device list was accepted")
+	}
+}
+
+// A device the module is still adding answers CONNECT with EINVAL for a
+// moment: tried again, and then connected; an EINVAL that stays is
+// returned after connectTries more tries, and other errors at once.
+func TestConnectRetriesDeviceBeingAdded(t *testing.T) {
+	c := connectRequest{Index: 3, Size: 1 << 20, BlockSize: 512}
+	fails := func(n int, err error) (genlExec, *int) {
+		calls := 0
+		return func(cmd uint8, _ []nl.NetlinkRequestData) (map[uint16]syscall.NetlinkRouteAttr, error) {
+			calls++
+			if cmd != genlCmdConnect {
+				t.Fatalf("command %d, want CONNECT", cmd)
+			}
+			if calls <= n {
+				return nil, err
+			}
+			return nil, nil
+		}, &calls
+	}
+	exec, calls := fails(3, unix.EINVAL)
+	if i, err := connectWith(c, exec, 0); err != nil || i != 3 {
+		t.Fatalf("after 3 EINVALs: index %d, %v; want 3, nil", i, err)
+	}
+	if *calls != 4 {
+		t.Errorf("%d CONNECTs, want 4", *calls)
+	}
+	exec, calls = fails(1000, unix.EINVAL)
+	if _, err := connectWith(c, exec, 0); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("a lasting EINVAL: %v", err)
+	}
+	if *calls != connectTries+1 {
+		t.Errorf("%d CONNECTs for a lasting EINVAL, want %d", *calls, connectTries+1)
+	}
+	exec, calls = fails(1, unix.EBUSY)
+	if _, err := connectWith(c, exec, 0); !errors.Is(err, unix.EBUSY) || *calls != 1 {
+		t.Fatalf("EBUSY: %v after %d CONNECTs; want EBUSY after 1", err, *calls)
 	}
 }
