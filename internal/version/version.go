@@ -1,4 +1,5 @@
-// Package version gives every command the same --version and help shape:
+// Package version gives every command the same --version and help shape,
+// and its man page and bash completion rendered from that help:
 // the version is the module version the binary was built from (go install
 // ...@v1.2.3), else the revision go build stamped in from the checkout,
 // else "devel".
@@ -41,11 +42,13 @@ func String() string {
 }
 
 // Apply gives a command's app --version (only the long form: aoe-stat's
-// -v is --verbose) and hides the help subcommand, which a command that
-// does one thing has no use for.
+// -v is --verbose), hides the help subcommand, which a command that does
+// one thing has no use for, and adds the hidden --man and
+// --bash-completion (docs.go).
 func Apply(app *cli.App) *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	app.Version = String()
 	app.HideHelpCommand = true
+	addDocs(app)
 	return app
 }
