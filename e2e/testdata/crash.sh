@@ -139,6 +139,24 @@ wait_dd() {
 	cat "$W/$1.dd"
 }
 
+# write_done PREFIX T0: wait for the background write (at most 180 s), then
+# results PREFIX_dd_rc and PREFIX_write_secs (since T0, from now_ms).
+write_done() {
+	wait_dd "$1" 180
+	result "${1}_dd_rc" "$DDRC"
+	result "${1}_write_secs" "$(secs_since "$2")"
+	[ "$DDRC" = 0 ] || bad "$1: dd exited with status $DDRC"
+}
+
+# pattern_back PREFIX MIB WANT: the first MIB MiB of $DEV read back with
+# O_DIRECT hash to WANT; result PREFIX_sha_match.
+pattern_back() {
+	local got
+	got=$(region_sha "$DEV" 0 "$2")
+	result "${1}_sha_match" "$(yesno [ "$got" = "$3" ])"
+	[ "$got" = "$3" ] || bad "$1: the pattern does not read back"
+}
+
 # ---------------------------------------------------------------- kill5
 part_kill5() {
 	local P=kill5 D=10 MIB=${E2E_KILL5_MIB:-256} KILLS=${E2E_KILLS:-5} GAP=${E2E_KILL_GAP_MIB:-16}
@@ -272,7 +290,7 @@ sup_fail() {
 }
 
 part_supervise() {
-	local P=supervise D=10 MIB=64 k want got i pid newpid suppid t0
+	local P=supervise D=10 MIB=64 k want i pid newpid suppid t0
 	take_target $P
 	step "supervise: $T under a restart loop (aoe-attach --foreground --timeout ${D}s); $MIB MiB O_DIRECT write; the server SIGKILLed twice"
 	random_file "$W/pattern" "$MIB" || fail "$P: cannot make the pattern"
@@ -314,13 +332,8 @@ part_supervise() {
 		fi
 		result "supervise_kill${k}_stall_secs" "$(secs_since "$TK")"
 	done
-	wait_dd $P 180
-	result supervise_dd_rc "$DDRC"
-	result supervise_write_secs "$(secs_since "$t0")"
-	[ "$DDRC" = 0 ] || bad "$P: dd exited with status $DDRC"
-	got=$(region_sha "$DEV" 0 "$MIB")
-	result supervise_sha_match "$(yesno [ "$got" = "$want" ])"
-	[ "$got" = "$want" ] || bad "$P: the pattern does not read back"
+	write_done $P "$t0"
+	pattern_back $P "$MIB" "$want"
 	result supervise_starts "$(grep -c start "$W/sup.trace")"
 	result supervise_reconnected "$(grep -c reconnected "$W/sup.log")"
 	result supervise_same_device "$(yesno [ "$(sort -u "$W/sup.out")" = "$DEV" ])"
@@ -346,7 +359,7 @@ part_supervise() {
 
 # ---------------------------------------------------------------- sigstop
 part_restart() {
-	local P=restart D=10 MIB=64 k want got rc pid out io0
+	local P=restart D=10 MIB=64 k want rc pid out io0 t0
 	take_target $P
 	step "restart: $T, --timeout ${D}s; $MIB MiB O_DIRECT write; SIGUSR2 to the server and aoe-attach again, twice"
 	random_file "$W/pattern" "$MIB" || fail "$P: cannot make the pattern"
@@ -385,13 +398,8 @@ part_restart() {
 		fi
 		result "restart${k}_stall_secs" "$(secs_since "$TK")"
 	done
-	wait_dd $P 180
-	result restart_dd_rc "$DDRC"
-	result restart_write_secs "$(secs_since "$t0")"
-	[ "$DDRC" = 0 ] || bad "$P: dd exited with status $DDRC"
-	got=$(region_sha "$DEV" 0 "$MIB")
-	result restart_sha_match "$(yesno [ "$got" = "$want" ])"
-	[ "$got" = "$want" ] || bad "$P: the pattern does not read back"
+	write_done $P "$t0"
+	pattern_back $P "$MIB" "$want"
 	result restart_left "$(grep -c 'left .* set up for the next' "/run/goaoe/$T.log")"
 	result restart_io_errors "$(($(io_errors "$DEV") - io0))"
 	detach_free $P
@@ -399,7 +407,7 @@ part_restart() {
 }
 
 part_sigstop() {
-	local P=sigstop D=30 MIB=64 want got pid pid2 s1 tc i st t0
+	local P=sigstop D=30 MIB=64 want pid pid2 s1 tc i st t0
 	take_target $P
 	step "sigstop: $T, --timeout ${D}s; the server stopped for 20 s during a $MIB MiB write"
 	random_file "$W/pattern" "$MIB" || fail "$P: cannot make the pattern"
@@ -428,10 +436,7 @@ part_sigstop() {
 	else
 		result sigstop_resume_secs none
 	fi
-	wait_dd $P 180
-	result sigstop_dd_rc "$DDRC"
-	result sigstop_write_secs "$(secs_since "$t0")"
-	[ "$DDRC" = 0 ] || bad "$P: dd exited with status $DDRC"
+	write_done $P "$t0"
 	pid2=$(server_pid "$T")
 	if [ "$pid2" = "$pid" ] && running "$pid"; then
 		result sigstop_same_pid yes
@@ -448,9 +453,7 @@ part_sigstop() {
 	show aoe-stat
 	aoe-stat
 	result sigstop_state "$st"
-	got=$(region_sha "$DEV" 0 "$MIB")
-	result sigstop_sha_match "$(yesno [ "$got" = "$want" ])"
-	[ "$got" = "$want" ] || bad "$P: the pattern does not read back"
+	pattern_back $P "$MIB" "$want"
 	detach_free $P
 	rm -f "$W/pattern"
 }

@@ -19,7 +19,8 @@ const (
 // Commands are goaoe's commands, for every man page's SEE ALSO.
 var Commands = []string{"aoe-attach", "aoe-detach", "aoe-stat", "aoe-discover", "aoe-mask", "aoe-bench"}
 
-// addDocs gives app the hidden --man and --bash-completion flags.
+// addDocs gives app the hidden --man and --bash-completion flags, ahead of
+// its Action (every command has one).
 func addDocs(app *cli.App) {
 	app.Flags = append(app.Flags,
 		&cli.BoolFlag{Name: manFlag, Hidden: true, Usage: "print the man page (roff) and exit"},
@@ -37,8 +38,6 @@ func addDocs(app *cli.App) {
 		case c.Bool(completionFlag):
 			_, err := fmt.Fprint(c.App.Writer, Completion(c.App))
 			return err
-		case action == nil:
-			return cli.ShowAppHelp(c)
 		}
 		return action(c)
 	}
