@@ -220,9 +220,13 @@ func checkOrphan(t *testing.T, r *bootResult, p, iface string) {
 	if msg := r.must(t, p+"_dd_err"); !strings.Contains(msg, "Input/output error") {
 		t.Errorf("%s: dd's error is %q, want EIO (Input/output error)", p, msg)
 	}
-	// Expected within the deadline + 5 s; TCG is slow, so 3 s more.
-	if s := secs(t, r, p+"_eio_secs"); s > crashDeadline+8 {
-		t.Errorf("%s: the write failed %.1f s after the SIGKILL, want at most %d s (deadline %d s)", p, s, crashDeadline+8, crashDeadline)
+	// Usually the deadline + 4-5 s (14.3-15.1 s measured), but a request
+	// dispatched just before the kill first waits out the kernel's request
+	// timer (the deadline + 3 s) and is then failed, so the bound is the
+	// timer, the dead-connection wait (the deadline) and 2 s for TCG; one
+	// 6.12 run took 18.9 s.
+	if s, max := secs(t, r, p+"_eio_secs"), 2*crashDeadline+3+2; s > float64(max) {
+		t.Errorf("%s: the write failed %.1f s after the SIGKILL, want at most %d s (deadline %d s)", p, s, max, crashDeadline)
 	}
 	r.expect(t, p+"_umount_rc", "0")
 	r.expect(t, p+"_free", "yes")
