@@ -225,8 +225,8 @@ func checkOrphan(t *testing.T, r *bootResult, p, iface string) {
 	// timer (the deadline + 3 s) and is then failed, so the bound is the
 	// timer, the dead-connection wait (the deadline) and 2 s for TCG; one
 	// 6.12 run took 18.9 s.
-	if s, max := secs(t, r, p+"_eio_secs"), 2*crashDeadline+3+2; s > float64(max) {
-		t.Errorf("%s: the write failed %.1f s after the SIGKILL, want at most %d s (deadline %d s)", p, s, max, crashDeadline)
+	if s, limit := secs(t, r, p+"_eio_secs"), 2*crashDeadline+3+2; s > float64(limit) {
+		t.Errorf("%s: the write failed %.1f s after the SIGKILL, want at most %d s (deadline %d s)", p, s, limit, crashDeadline)
 	}
 	r.expect(t, p+"_umount_rc", "0")
 	r.expect(t, p+"_free", "yes")
