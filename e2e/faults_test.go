@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,21 +74,30 @@ func TestHostileLinkFilesystem(t *testing.T) {
 // O_DIRECT write and started again 5 s later. The write waits it out
 // (the default 60 s deadline) and finishes without an I/O error, the data
 // reads back equal and the target is up again.
+//
+// The same boot then resizes the target (truncate, restart vblade) under
+// aoe-revalidate: see checkRevalidate.
 func TestTargetRestartDuringWrite(t *testing.T) {
 	needGuest(t)
 	img := sparseFile(t, t.TempDir(), "e1.2.img", 128*MiB)
+	revalidate, err := filepath.Abs(filepath.Join("testdata", "revalidate.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := boot(t, bootOptions{
 		Script:   "faults-restart.sh",
 		Targets:  []target{{Addr: "1.2", File: img}},
 		Env:      []string{"E2E_MIB=64"},
+		Files:    []string{revalidate + ":/e2e/revalidate.sh"},
 		HostHook: "host-hook.sh",
-		Timeout:  5 * time.Minute,
+		Timeout:  6 * time.Minute,
 	})
 	expectDevice(t, r, "device")
 	r.expect(t, "dd_running_at_kill", "yes")
 	r.expect(t, "write_rc", "0")
 	r.expect(t, "sha_match", "yes")
 	r.expect(t, "state", "up")
+	checkRevalidate(t, r)
 	r.expect(t, "free", "yes")
 	r.expect(t, "result", "pass")
 	// The outage must have happened during the write: no write completed
@@ -182,4 +192,26 @@ func TestMTULoweredDuringWrite(t *testing.T) {
 	r.expect(t, "readback", "ok")
 	r.expect(t, "payload_after", "1024")
 	r.expect(t, "result", "pass")
+}
+
+// checkRevalidate: aoe-revalidate follows a target that grew under a
+// mounted ext4 (resize2fs then grows it online, its files intact),
+// refuses to shrink the device under the mount and shrinks it once
+// unmounted, and resizes a device on the ioctl interface too.
+func checkRevalidate(t *testing.T, r *bootResult) {
+	t.Helper()
+	dev := r.last("device")
+	r.expect(t, "reval_grow", fmt.Sprintf("e1.2: %s grown from %d to %d bytes (resize2fs %s grows an ext4 on it)", dev, 128*MiB, 192*MiB, dev))
+	r.expect(t, "reval_size_grown", fmt.Sprint(192*MiB))
+	r.expect(t, "resize2fs_rc", "0")
+	r.expect(t, "fs_grew", "yes")
+	r.expect(t, "reval_verify", "0")
+	r.expect(t, "reval_shrink_mounted", "1")
+	r.expect(t, "reval_size_kept", fmt.Sprint(192*MiB))
+	r.expect(t, "reval_shrink", fmt.Sprintf("e1.2: %s shrunk from %d to %d bytes", dev, 192*MiB, 160*MiB))
+	r.expect(t, "reval_size_shrunk", fmt.Sprint(160*MiB))
+	if got := r.last("reval_ioctl_grow"); !strings.Contains(got, fmt.Sprintf("grown from %d to %d bytes", 160*MiB, 176*MiB)) {
+		t.Errorf("reval_ioctl_grow = %q, want the ioctl device grown from 160 to 176 MiB", got)
+	}
+	r.expect(t, "reval_size_ioctl", fmt.Sprint(176*MiB))
 }

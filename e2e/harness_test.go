@@ -22,7 +22,7 @@ import (
 )
 
 // The commands the guest scripts use, built once per test binary.
-var commands = []string{"aoe-attach", "aoe-detach", "aoe-stat", "aoe-discover"}
+var commands = []string{"aoe-attach", "aoe-detach", "aoe-stat", "aoe-discover", "aoe-revalidate"}
 
 // MiB is a mebibyte; the guest scripts count offsets in it.
 const MiB = 1 << 20

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goaoe/goaoe/discovery"
@@ -44,6 +45,10 @@ type Config struct {
 	// stays for the next aoe-attach of the target (an upgrade). Netlink
 	// only; with ioctl it is a detach.
 	Leave <-chan struct{}
+	// Revalidate, on each receive, asks the target its size again and
+	// resizes the device to it (aoe-revalidate); the outcome is in the
+	// state file.
+	Revalidate <-chan struct{}
 }
 
 // Tuning of a session.
@@ -148,9 +153,14 @@ func Serve(ctx context.Context, cfg Config) error {
 	}
 
 	backend := backendID(name)
-	dev, reconnect, err := takeBack(name, iface, cfg.Device, id.Size())
+	dev, size, reconnect, err := takeBack(name, iface, cfg.Device, id.Size())
 	if err != nil {
 		return err
+	}
+	if !reconnect {
+		size = id.Size()
+	} else if size < id.Size() {
+		warnf("%s grew to %d bytes; %s keeps its %d until aoe-revalidate %s", name, id.Size(), dev, size, name)
 	}
 	releaseDevice := func() {}
 	if !reconnect {
@@ -163,8 +173,17 @@ func Serve(ctx context.Context, cfg Config) error {
 	if iface == nbd.InterfaceNetlink {
 		state.Backend, state.DeadConnSecs = backend, cfg.deadline().Seconds()
 	}
+	var (
+		revalidatedMu sync.Mutex
+		revalidated   *Revalidation
+	)
 	publish := func() {
 		s := stateFrom(t.Status())
+		revalidatedMu.Lock()
+		if s.Revalidated = revalidated; revalidated != nil && revalidated.Error != "" {
+			s.Warnings = append(s.Warnings, "last revalidation: "+revalidated.Error)
+		}
+		revalidatedMu.Unlock()
 		s.Sockets = interfaceStates(ini.Ports())
 		s.Device, s.PID, s.ReadOnly, s.Started, s.Updated = state.Device, state.PID, state.ReadOnly, state.Started, time.Now()
 		s.NBDInterface, s.Backend, s.DeadConnSecs = state.NBDInterface, state.Backend, state.DeadConnSecs
@@ -190,9 +209,14 @@ func Serve(ctx context.Context, cfg Config) error {
 
 	link := filepath.Join("/dev/etherd", name)
 	var roOnce sync.Once
+	var liveSize atomic.Int64
+	liveSize.Store(size)
+	// Revalidation waits for the device: before, there is nothing to resize.
+	attached := make(chan struct{})
 	opts := nbd.Options{
 		Server: server.Options{
-			Size:         id.Size(),
+			Size:         size,
+			LiveSize:     &liveSize,
 			ReadOnly:     cfg.ReadOnly,
 			WriteThrough: writeThrough,
 			OnError: func(op string, off int64, length int, err error) {
@@ -212,6 +236,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		Leave:           cfg.Leave,
 		Logf:            cfg.Logf,
 		Ready: func() {
+			close(attached)
 			releaseDevice()
 			if err := nbd.Tune(dev); err != nil {
 				cfg.Logf("%v (requests stay small: slower, not less safe)", err)
@@ -228,6 +253,28 @@ func Serve(ctx context.Context, cfg Config) error {
 			}
 		},
 	}
+	go func() {
+		select {
+		case <-attached:
+		case <-serveCtx.Done():
+			return
+		}
+		for {
+			select {
+			case <-cfg.Revalidate:
+				r := revalidate(t, dev, opts, cfg.Logf)
+				if r.Error != "" {
+					cfg.Logf("revalidate: %s", r.Error)
+				}
+				revalidatedMu.Lock()
+				revalidated = &r
+				revalidatedMu.Unlock()
+				publish()
+			case <-serveCtx.Done():
+				return
+			}
+		}
+	}()
 	attachCtx := ctx
 	if iface != nbd.InterfaceNetlink && cfg.Leave != nil {
 		// The ioctl device cannot outlive us: leaving is detaching.

@@ -58,8 +58,10 @@ type State struct {
 	// command byte, taken as done (see initiator.TargetCounters).
 	FlushStatusEchoes uint64 `json:"flush_status_echoes"`
 	// Warnings are what an admin should know of this target, one line each.
-	Warnings []string    `json:"warnings,omitempty"`
-	Paths    []PathState `json:"paths"`
+	Warnings []string `json:"warnings,omitempty"`
+	// Revalidated is the last aoe-revalidate's outcome, nil before one.
+	Revalidated *Revalidation `json:"revalidated,omitempty"`
+	Paths       []PathState   `json:"paths"`
 	// Sockets are the raw sockets' counters (all targets' traffic).
 	Sockets []InterfaceState `json:"sockets,omitempty"`
 	// Dropped replies, by why.

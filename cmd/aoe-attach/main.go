@@ -87,7 +87,19 @@ func run(c *cli.Context) error {
 	// SIGTERM and SIGINT are a clean detach: Serve flushes, then lets go.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	signal.Ignore(syscall.SIGHUP)
+	// SIGHUP is a revalidate (aoe-revalidate, systemctl reload): the
+	// target is asked its size again and the device resized to it.
+	revalidate := make(chan struct{}, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, session.RevalidateSignal)
+	go func() {
+		for range hup {
+			select {
+			case revalidate <- struct{}{}:
+			default: // one is pending already: it reads the size afresh
+			}
+		}
+	}()
 	// SIGUSR2 is a restart (systemd's RestartKillSignal): stop serving but
 	// leave the device set up, for the next aoe-attach to take back.
 	leave := make(chan struct{})
@@ -119,6 +131,7 @@ func run(c *cli.Context) error {
 		Reserve:      c.Bool("reserve"),
 		NBDInterface: iface,
 		Leave:        leave,
+		Revalidate:   revalidate,
 		Logf:         logger.Printf,
 		Warnf:        warnf,
 		Ready: func(dev string) {

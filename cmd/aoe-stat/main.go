@@ -1,10 +1,12 @@
 // Command aoe-stat lists the AoE targets attached on this host, with
 // aoetools' aoe-stat columns plus the nbd device, and with -v every path's
-// health.
+// health; --json and --prometheus (prometheus.go) give the same for
+// scripts and for monitoring.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,14 +23,25 @@ func main() {
 	app := version.Apply(&cli.App{
 		Name:  "aoe-stat",
 		Usage: "show the attached AoE targets",
+		Description: "The counterpart of aoetools' aoe-stat, read from goaoe's serving processes (/run/goaoe) " +
+			"instead of the kernel aoe driver. For node_exporter's textfile collector, write to a temporary name and rename, " +
+			"so that it never reads half a file: aoe-stat --prometheus > /var/lib/prometheus/node-exporter/aoe.prom.$$ && " +
+			"mv /var/lib/prometheus/node-exporter/aoe.prom.$$ /var/lib/prometheus/node-exporter/aoe.prom",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show every path: interface, target MAC, window, RTT, frames"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
+			&cli.BoolFlag{Name: "prometheus", Usage: "print every target's, path's and socket's counters in the Prometheus text format, for node_exporter's textfile collector (see DESCRIPTION)"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("json") && c.Bool("prometheus") {
+				return errUsage{errors.New("--json and --prometheus are two output formats: give one")}
+			}
 			all, err := session.List()
 			if err != nil {
 				return err
+			}
+			if c.Bool("prometheus") {
+				return writePrometheus(c.App.Writer, all)
 			}
 			if c.Bool("json") {
 				if all == nil {
@@ -44,8 +57,21 @@ func main() {
 	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-stat:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// errUsage is a command line that says nothing sensible: exit 2, as
+// aoe-mask, so that a monitoring script can tell it from a failure to
+// read the states.
+type errUsage struct{ error }
+
+func exitCode(err error) int {
+	var u errUsage
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
 }
 
 func print(w io.Writer, all []session.State, verbose bool) {

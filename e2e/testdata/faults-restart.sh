@@ -3,7 +3,7 @@
 # write and started again 5 s later (host hook "restart 0 5"); the write
 # must complete without an I/O error and read back equal.
 # Results: dd_running_at_kill, write_rc, stall_secs (the longest time no
-# write completed), sha_match, state.
+# write completed), sha_match, state; then revalidate.sh's.
 . /e2e/lib.sh
 set -u
 T=${GOAOE_TARGETS%% *}
@@ -49,8 +49,10 @@ aoe-stat -v
 result state "$(stat_field "$T" STATE)"
 got=$(region_sha "$DEV" 0 "$MIB")
 result sha_match "$([ "$got" = "$want" ] && echo yes || echo no)"
-detach "$T"
-result free "$(dev_free "$DEV")"
 [ "$rc" = 0 ] || fail "dd exited with status $rc"
 [ "$got" = "$want" ] || fail "the pattern did not read back"
+# The same boot then resizes the target under aoe-revalidate.
+. /e2e/revalidate.sh
+detach "$T"
+result free "$(dev_free "$DEV")"
 result result pass

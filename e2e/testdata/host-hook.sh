@@ -10,6 +10,9 @@
 #                 its bridge
 #   restart I     kill vblade I and start it again (same arguments)
 #   kill I        kill vblade I
+#   resize I SIZE truncate vblade I's backing file to SIZE (truncate -s:
+#                 bytes, or with K/M/G) and restart it: vblade reads the
+#                 size at start
 set -euo pipefail
 while IFS='=' read -r k v; do printf -v "$k" %s "$v"; done <"$1"
 
@@ -38,10 +41,10 @@ tail -n +1 -F "$console_log" 2>/dev/null | while read -r line; do
 		p="vblade$2_pid"
 		kill -9 "${!p}" 2>/dev/null || true
 		;;
-	restart)
-		p="vblade$2_pid" c="vblade$2_cmd" l="vblade$2_log"
+	restart | resize)
+		p="vblade$2_pid" c="vblade$2_cmd" l="vblade$2_log" f="vblade$2_file"
 		kill -9 "${!p}" 2>/dev/null || true
-		sleep "${3:-0}"
+		if [ "$1" = resize ]; then truncate -s "$3" "${!f}"; else sleep "${3:-0}"; fi
 		${!c} >>"${!l}" 2>&1 &
 		printf -v "vblade$2_pid" %s "$!"
 		;;

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // Tuning constants.
@@ -38,6 +39,12 @@ const (
 type Options struct {
 	// Size of the device in bytes, a multiple of BlockSize.
 	Size int64
+	// LiveSize, if set, replaces Size for every request from the first
+	// on: the size of a device that is resized while it serves (its
+	// target grew). Whoever resizes it changes LiveSize in step with the
+	// kernel: before growing the device, after shrinking it, so that no
+	// request the kernel may send is refused.
+	LiveSize *atomic.Int64
 	// BlockSize is the logical (and physical) block size the kernel shows:
 	// a power of two from 512 to 4096 (the kernel refuses more than a page).
 	// 0 means DefaultBlockSize; see there for why.

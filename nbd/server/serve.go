@@ -246,6 +246,9 @@ func (s *server) check(r Request) error {
 		return ErrUnsupported
 	}
 	size, bs, off, n := uint64(s.opts.Size), uint64(s.opts.BlockSize), r.Offset, uint64(r.Length)
+	if s.opts.LiveSize != nil {
+		size = uint64(s.opts.LiveSize.Load())
+	}
 	switch {
 	case n > MaxRequestLength:
 		return ErrTooLong

@@ -644,3 +644,38 @@ func testServeDiscThenHangUp(t *testing.T, wrap func(server.Backend) server.Back
 		t.Errorf("%d flushes, want 1", mem.Flushes.Load())
 	}
 }
+
+// TestServeLiveSize: a device resized while it serves is checked against
+// its size of the moment, grown or shrunk, not the size it started with.
+func TestServeLiveSize(t *testing.T) {
+	const size = 1 << 20
+	mem := nbdtest.NewMemBackend(2 * size)
+	var live atomic.Int64
+	live.Store(size)
+	srv, client := nbdtest.SocketPair(t)
+	peer, result := serveConn(t, srv, client, mem, server.Options{Size: size, LiveSize: &live})
+	read := func(off uint64) uint32 {
+		t.Helper()
+		errno, _, err := peer.Do(server.Request{Command: server.CmdRead, Offset: off, Length: 512}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return errno
+	}
+	if errno := read(size); errno != 22 {
+		t.Fatalf("read past the end before the resize: errno %d, want 22", errno)
+	}
+	live.Store(2 * size)
+	if errno := read(size); errno != 0 {
+		t.Fatalf("read in the grown part: errno %d, want 0", errno)
+	}
+	live.Store(size / 2)
+	if errno := read(size / 2); errno != 22 {
+		t.Fatalf("read past the end after a shrink: errno %d, want 22", errno)
+	}
+	peer.Disc()
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	peer.Finish()
+}
