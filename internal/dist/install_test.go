@@ -77,6 +77,9 @@ func TestInstallLayout(t *testing.T) {
 			dest+"/usr/share/bash-completion/completions/"+c, c).CombinedOutput(); err != nil {
 			t.Errorf("bash completion of %s does not load: %v\n%s", c, err, out)
 		}
+		if out, err := exec.Command("zsh", "-n", dest+"/usr/share/zsh/vendor-completions/_"+c).CombinedOutput(); err != nil {
+			t.Errorf("zsh completion of %s does not parse: %v\n%s", c, err, out)
+		}
 	}
 	unit, err := os.ReadFile(dest + "/usr/lib/systemd/system/aoe-attach@.service")
 	if err != nil || !strings.Contains(string(unit), "ExecStart=/usr/sbin/aoe-attach --foreground %i") {

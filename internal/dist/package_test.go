@@ -11,7 +11,7 @@ import (
 	"github.com/goaoe/goaoe/internal/version"
 )
 
-// scripts/package builds a .deb that dpkg installs on this host: every
+// scripts/package builds a .deb, lintian-clean, that dpkg installs on this host: every
 // command runs --version from /usr/sbin, man finds every page, and the
 // package holds what scripts/install lays out with PREFIX=/usr; dpkg -r
 // removes every file it installed.
@@ -22,9 +22,9 @@ func TestDebianPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every command and the packager")
 	}
-	for _, tool := range []string{"dpkg", "man"} {
+	for _, tool := range []string{"dpkg", "man", "lintian"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("no %s (scripts/install-deps installs man-db)", tool)
+			t.Fatalf("no %s (scripts/install-deps installs man-db and lintian)", tool)
 		}
 	}
 	if installed("goaoe") {
@@ -42,6 +42,11 @@ func TestDebianPackage(t *testing.T) {
 		t.Fatalf("scripts/package: %v\n%s", err, stderr(err))
 	}
 	deb := strings.TrimSpace(string(out))
+	// Lintian-clean: no error and no warning tag (the static binaries'
+	// tag is overridden in the package, with why).
+	if out, err := exec.Command("lintian", "--fail-on", "error,warning", "--tag-display-limit", "0", deb).CombinedOutput(); err != nil {
+		t.Errorf("lintian %s: %v\n%s", filepath.Base(deb), err, out)
+	}
 
 	if out, err := exec.Command("dpkg", "-i", deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg -i %s: %v\n%s", deb, err, out)

@@ -59,3 +59,30 @@ func TestManPageAndCompletion(t *testing.T) {
 		t.Errorf("completing --ve: %q, %v; want \"--verbose --version\"\n%s", got, err, out.String())
 	}
 }
+
+// The zsh completion parses and offers the visible flags after a dash
+// (compadd and _files stand in for zsh's completion system).
+func TestZshCompletion(t *testing.T) {
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("no zsh (Debian package zsh; scripts/install-deps installs it)")
+	}
+	var out bytes.Buffer
+	if err := testApp(&out).Run([]string{"aoe-x", "--zsh-completion"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "#compdef aoe-x\n") {
+		t.Errorf("no #compdef line:\n%s", out.String())
+	}
+	fn := filepath.Join(t.TempDir(), "_aoe-x")
+	if err := os.WriteFile(fn, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(zsh, "-n", fn).CombinedOutput(); err != nil {
+		t.Fatalf("zsh -n: %v\n%s", err, b)
+	}
+	got, err := exec.Command(zsh, "-fc", `compadd() { print -r -- ${(P)2} }; _files() {}; PREFIX=--ve; source "$1"`, "zsh", fn).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(got)) != "--help --verbose --version -h -v" {
+		t.Errorf("flags offered after a dash: %q, %v; want \"--help --verbose --version -h -v\"", got, err)
+	}
+}
