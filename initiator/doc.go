@@ -26,7 +26,9 @@
 // fit a path), learn.go (probing what a target really does), path.go
 // (a path's port, MAC, counters and multipath state; taking it out and
 // back), lock.go (the target's lock, whose Unlock runs the completions of
-// what finished under it), port.go (Port, which is multipath.Port).
+// what finished under it), port.go (Port, which is multipath.Port),
+// mask.go (the MAC mask list), config.go (config strings: read, test and
+// set over Watch, not as tagged requests).
 //
 // The sweeper sleeps until a frame could be overdue (at least Options.Tick),
 // not on every tick. Windows start at the target's buffer count and never

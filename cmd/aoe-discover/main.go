@@ -1,6 +1,7 @@
 // Command aoe-discover finds the AoE targets on the local Ethernet segments
 // and prints them, like aoetools' aoe-discover followed by aoe-stat, without
-// needing the kernel's aoe driver.
+// needing the kernel's aoe driver; with --check it also looks for what an
+// admin must fix, like aoe-sancheck (check.go).
 package main
 
 import (
@@ -26,10 +27,16 @@ func main() {
 		Name:      "aoe-discover",
 		Usage:     "find AoE targets on the local Ethernet segments",
 		ArgsUsage: "[eSHELF.SLOT]",
+		Description: "The counterpart of aoetools' aoe-discover followed by aoe-stat, without the kernel aoe driver; " +
+			"with --check, the counterpart of aoe-sancheck: each path (local interface, target MAC) is then sent " +
+			"IDENTIFY and one read of a full frame alone, and our MTUs are compared with the sector counts the " +
+			"targets advertise; each problem is a warning line that says what to do. Exit 0 when targets answered " +
+			"(and --check found nothing), 1 when none answered, 2 on other errors, 3 when --check found problems.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "iface", Aliases: []string{"i"}, Usage: "interface to use (repeat for more); default: every Ethernet interface that is up"},
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: 2 * time.Second, Usage: "how long to wait for answers"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
+			&cli.BoolFlag{Name: "check", Usage: "check the SAN, like aoe-sancheck: paths that carry no I/O, MTUs that do not match the targets' frames (exit 3 if any)"},
 		},
 		Action: run,
 	})
@@ -46,8 +53,11 @@ type errNone struct{ msg string }
 func (e errNone) Error() string { return e.msg }
 
 func exitCode(err error) int {
-	if _, ok := err.(errNone); ok {
+	switch err.(type) {
+	case errNone:
 		return 1
+	case errProblems:
+		return exitProblems
 	}
 	return 2
 }
@@ -65,7 +75,8 @@ func run(c *cli.Context) error {
 	}
 	timeout := c.Duration("timeout")
 	// IDENTIFY gets the same patience as the config query.
-	ini, used, err := discovery.Open(c.StringSlice("iface"), initiator.Options{Deadline: max(timeout, time.Second)})
+	deadline := max(timeout, time.Second)
+	ini, used, err := discovery.Open(c.StringSlice("iface"), initiator.Options{Deadline: deadline})
 	if err != nil {
 		return err
 	}
@@ -81,11 +92,46 @@ func run(c *cli.Context) error {
 		}
 		return errNone{fmt.Sprintf("%s on %s within %v", what, strings.Join(used, ", "), timeout)}
 	}
-	if c.Bool("json") {
-		return printJSON(c.App.Writer, found)
+	var checked map[initiator.Addr][]problem
+	if c.Bool("check") {
+		// The probes have engines of their own: this one would only
+		// count their answers as strays.
+		ini.Close()
+		checked = checkTargets(found, deadline)
 	}
-	printTable(c.App.Writer, found)
+	if c.Bool("json") {
+		if err := printJSON(c.App.Writer, found, checked); err != nil {
+			return err
+		}
+	} else {
+		printTable(c.App.Writer, found)
+		if checked != nil {
+			printProblems(c.App.Writer, found, checked)
+		}
+	}
+	n := 0
+	for _, ps := range checked {
+		n += len(ps)
+	}
+	if n > 0 {
+		return errProblems{n}
+	}
 	return nil
+}
+
+// printProblems prints one warning line per problem, in the targets'
+// order, or says there is none.
+func printProblems(w io.Writer, found []discovery.Target, checked map[initiator.Addr][]problem) {
+	n := 0
+	for _, t := range found {
+		for _, p := range checked[t.Addr] {
+			fmt.Fprintln(w, "warning:", p.Message)
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "no problems found")
+	}
 }
 
 // sizeGB is the size as aoe-stat prints it: GB of 10^9 bytes.
@@ -138,9 +184,13 @@ type jsonTarget struct {
 	Reservations    bool   `json:"reservations"`
 	SectorsPerFrame int    `json:"sectors_per_frame"`
 	Error           string `json:"error,omitempty"`
+	// Problems is what --check found, [] if nothing; absent without
+	// --check, so that a script can tell "not checked" from "fine".
+	Problems *[]problem `json:"problems,omitempty"`
 }
 
-func printJSON(w io.Writer, found []discovery.Target) error {
+// printJSON prints the targets, with their problems if checked is not nil.
+func printJSON(w io.Writer, found []discovery.Target, checked map[initiator.Addr][]problem) error {
 	out := make([]jsonTarget, 0, len(found))
 	for _, t := range found {
 		j := jsonTarget{Target: t.Addr.String(), Interfaces: t.Interfaces(), MACs: t.MACs(), PayloadBytes: t.PayloadBytes,
@@ -153,9 +203,15 @@ func printJSON(w io.Writer, found []discovery.Target) error {
 		if t.IdentifyError != nil {
 			j.Error = t.IdentifyError.Error()
 		}
+		if checked != nil {
+			ps := append([]problem{}, checked[t.Addr]...)
+			j.Problems = &ps
+		}
 		out = append(out, j)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// The warnings' "->" as it is, not \u003e.
+	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
 }

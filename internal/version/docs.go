@@ -18,7 +18,7 @@ const (
 )
 
 // Commands are goaoe's commands, for every man page's SEE ALSO.
-var Commands = []string{"aoe-attach", "aoe-detach", "aoe-stat", "aoe-revalidate", "aoe-discover", "aoe-mask", "aoe-bench"}
+var Commands = []string{"aoe-attach", "aoe-detach", "aoe-stat", "aoe-revalidate", "aoe-discover", "aoe-cfg", "aoe-mask", "aoe-bench"}
 
 // addDocs gives app the hidden --man and --bash-completion flags, ahead of
 // its Action (every command has one).
