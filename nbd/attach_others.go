@@ -23,8 +23,5 @@ func Disconnect(devPath string) error { return errNotLinux }
 // SetReadOnly needs Linux; elsewhere it fails.
 func SetReadOnly(devPath string) error { return errNotLinux }
 
-// ErrInUse: the device is held by someone else than its server.
-var ErrInUse = errors.New("nbd: device in use")
-
 // Resize needs Linux's nbd driver; elsewhere it fails.
 func Resize(devPath string, size int64, o Options) error { return errNotLinux }

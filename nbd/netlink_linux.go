@@ -191,30 +191,30 @@ func connectWith(c connectRequest, exec genlExec, retry time.Duration) (int, err
 // kernel takes a socket only for a connection that is dead, and refuses
 // one for a device whose backend identifier differs.
 func netlinkReconfigure(index int, backend string, fds []int) error {
-	attrs := []nl.NetlinkRequestData{
-		nl.NewRtAttr(genlAttrIndex, nl.Uint32Attr(uint32(index))),
-		socketsAttr(fds),
-	}
-	if backend != "" {
-		attrs = append(attrs, nl.NewRtAttr(genlAttrBackend, nl.ZeroTerminated(backend)))
-	}
-	if _, err := genlExecute(genlCmdReconfigure, attrs); err != nil {
-		return fmt.Errorf("nbd: NBD_CMD_RECONFIGURE /dev/nbd%d: %w", index, err)
-	}
-	return nil
+	return reconfigure(index, backend, "", socketsAttr(fds))
 }
 
 // netlinkSetClientFlags sets the device's client flags, nothing else.
 func netlinkSetClientFlags(index int, backend string, flags uint64) error {
-	attrs := []nl.NetlinkRequestData{
-		nl.NewRtAttr(genlAttrIndex, nl.Uint32Attr(uint32(index))),
-		nl.NewRtAttr(genlAttrClientFlags, nl.Uint64Attr(flags)),
-	}
+	return reconfigure(index, backend, " client flags", nl.NewRtAttr(genlAttrClientFlags, nl.Uint64Attr(flags)))
+}
+
+// netlinkSetSize resizes a device (kernel 5.3 and later take a size in
+// RECONFIGURE).
+func netlinkSetSize(index int, backend string, size int64) error {
+	return reconfigure(index, backend, fmt.Sprintf(" to %d bytes", size), nl.NewRtAttr(genlAttrSizeBytes, nl.Uint64Attr(uint64(size))))
+}
+
+// reconfigure sends NBD_CMD_RECONFIGURE for one device with what to change,
+// and the backend identifier the kernel checks it against; what says what
+// in an error.
+func reconfigure(index int, backend, what string, change nl.NetlinkRequestData) error {
+	attrs := []nl.NetlinkRequestData{nl.NewRtAttr(genlAttrIndex, nl.Uint32Attr(uint32(index))), change}
 	if backend != "" {
 		attrs = append(attrs, nl.NewRtAttr(genlAttrBackend, nl.ZeroTerminated(backend)))
 	}
 	if _, err := genlExecute(genlCmdReconfigure, attrs); err != nil {
-		return fmt.Errorf("nbd: NBD_CMD_RECONFIGURE /dev/nbd%d client flags: %w", index, err)
+		return fmt.Errorf("nbd: NBD_CMD_RECONFIGURE /dev/nbd%d%s: %w", index, what, err)
 	}
 	return nil
 }

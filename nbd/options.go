@@ -99,6 +99,9 @@ func seconds(d time.Duration) uint64 {
 // than 4.12, or the module is not loaded).
 var ErrNoNetlink = errors.New("no nbd generic netlink family")
 
+// ErrInUse: the device is held by someone else than its server (Resize).
+var ErrInUse = errors.New("nbd: device in use")
+
 // Interface is a kernel interface to nbd.
 type Interface string
 

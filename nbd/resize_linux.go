@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -73,9 +72,6 @@ func Resize(devPath string, size int64, o Options) error {
 	return nil
 }
 
-// ErrInUse: the device is held by someone else than its server.
-var ErrInUse = errors.New("nbd: device in use")
-
 func setSize(devPath string, size int64, blockSize int, o Options) error {
 	name, err := deviceName(devPath)
 	if err != nil {
@@ -83,17 +79,7 @@ func setSize(devPath string, size int64, blockSize int, o Options) error {
 	}
 	if o.Interface == InterfaceNetlink {
 		index, _ := nbdIndex(name)
-		attrs := []nl.NetlinkRequestData{
-			nl.NewRtAttr(genlAttrIndex, nl.Uint32Attr(uint32(index))),
-			nl.NewRtAttr(genlAttrSizeBytes, nl.Uint64Attr(uint64(size))),
-		}
-		if o.Backend != "" {
-			attrs = append(attrs, nl.NewRtAttr(genlAttrBackend, nl.ZeroTerminated(o.Backend)))
-		}
-		if _, err := genlExecute(genlCmdReconfigure, attrs); err != nil {
-			return fmt.Errorf("nbd: NBD_CMD_RECONFIGURE %s to %d bytes: %w", devPath, size, err)
-		}
-		return nil
+		return netlinkSetSize(index, o.Backend, size)
 	}
 	dev, err := openDevice(devPath)
 	if err != nil {

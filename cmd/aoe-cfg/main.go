@@ -51,24 +51,13 @@ func main() {
 		if !errors.Is(err, errNoMatch) {
 			fmt.Fprintln(os.Stderr, "aoe-cfg:", err)
 		}
-		os.Exit(exitCode(err))
+		os.Exit(version.ExitCode(err))
 	}
 }
-
-// errUsage is a command line that says nothing sensible: exit 2.
-type errUsage struct{ error }
 
 // errNoMatch is a test that did not match: exit 1, and nothing on stderr,
 // the answer is on stdout.
 var errNoMatch = errors.New("no match")
-
-func exitCode(err error) int {
-	var u errUsage
-	if errors.As(err, &u) {
-		return 2
-	}
-	return 1
-}
 
 // request is what the command line asks.
 type request struct {
@@ -126,7 +115,7 @@ func parse(c *cli.Context) (request, error) {
 func run(c *cli.Context) error {
 	r, err := parse(c)
 	if err != nil {
-		return errUsage{err}
+		return version.Usage(err)
 	}
 	ini, _, err := discovery.Open(c.StringSlice("iface"), initiator.Options{})
 	if err != nil {

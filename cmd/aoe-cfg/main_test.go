@@ -1,42 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goaoe/goaoe/internal/cmdtest"
 	"github.com/goaoe/goaoe/internal/testbed"
 )
 
 // cfg runs the aoe-cfg binary as a user would.
 func cfg(t *testing.T, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return stdout.String(), stderr.String(), ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), 0
+	return cmdtest.Run(t, bin, nil, args...)
 }
 
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "aoe-cfg")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
+func build(t *testing.T) string { return cmdtest.Build(t) }
 
 // TestConfigAgainstVblade: a real vblade's string is read, set if empty,
 // refused a second set-if-empty, force-set, and tested, exact and by

@@ -1,40 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goaoe/goaoe/internal/cmdtest"
 	"github.com/goaoe/goaoe/internal/testbed"
 )
 
-// run builds aoe-discover once per test and runs it as a user would,
-// returning stdout, stderr and the exit code.
+// discover builds aoe-discover once per test and runs it as a user
+// would, returning stdout, stderr and the exit code.
 func discover(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "aoe-discover")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return cmdtest.Run(t, cmdtest.Build(t), nil, args...)
 }
 
 func TestDiscoverFindsVblade(t *testing.T) {

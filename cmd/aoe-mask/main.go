@@ -41,32 +41,21 @@ func main() {
 	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-mask:", err)
-		os.Exit(exitCode(err))
+		os.Exit(version.ExitCode(err))
 	}
-}
-
-// errUsage is a command line that says nothing sensible: exit 2.
-type errUsage struct{ error }
-
-func exitCode(err error) int {
-	var u errUsage
-	if errors.As(err, &u) {
-		return 2
-	}
-	return 1
 }
 
 func run(c *cli.Context) error {
 	if c.NArg() < 1 {
-		return errUsage{errors.New("name a target, e.g. aoe-mask e1.2 +02:00:00:00:00:01")}
+		return version.Usage(errors.New("name a target, e.g. aoe-mask e1.2 +02:00:00:00:00:01"))
 	}
 	addr, err := initiator.ParseAddr(c.Args().First())
 	if err != nil {
-		return errUsage{err}
+		return version.Usage(err)
 	}
 	add, remove, err := edits(c.Args().Tail())
 	if err != nil {
-		return errUsage{err}
+		return version.Usage(err)
 	}
 	timeout := c.Duration("timeout")
 	ini, _, err := discovery.Open(c.StringSlice("iface"), initiator.Options{Deadline: max(2*timeout, 2*time.Second)})

@@ -1,42 +1,21 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"net"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goaoe/goaoe/internal/cmdtest"
 	"github.com/goaoe/goaoe/internal/testbed"
 )
 
-// mask builds aoe-mask once per test and runs it as a user would.
+// mask runs aoe-mask as a user would.
 func mask(t *testing.T, bin string, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		return stdout.String(), stderr.String(), ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), 0
+	return cmdtest.Run(t, bin, nil, args...)
 }
 
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "aoe-mask")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
+func build(t *testing.T) string { return cmdtest.Build(t) }
 
 // TestMaskAgainstVblade: the list of a real vblade is read and grown; its
 // broken removals (vblade 25 skips all but the first entry, and aborts on

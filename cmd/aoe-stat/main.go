@@ -34,7 +34,7 @@ func main() {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("json") && c.Bool("prometheus") {
-				return errUsage{errors.New("--json and --prometheus are two output formats: give one")}
+				return version.Usage(errors.New("--json and --prometheus are two output formats: give one"))
 			}
 			all, err := session.List()
 			if err != nil {
@@ -57,21 +57,8 @@ func main() {
 	})
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "aoe-stat:", err)
-		os.Exit(exitCode(err))
+		os.Exit(version.ExitCode(err))
 	}
-}
-
-// errUsage is a command line that says nothing sensible: exit 2, as
-// aoe-mask, so that a monitoring script can tell it from a failure to
-// read the states.
-type errUsage struct{ error }
-
-func exitCode(err error) int {
-	var u errUsage
-	if errors.As(err, &u) {
-		return 2
-	}
-	return 1
 }
 
 func print(w io.Writer, all []session.State, verbose bool) {

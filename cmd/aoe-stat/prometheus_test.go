@@ -7,7 +7,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/goaoe/goaoe/session"
+
+	"github.com/goaoe/goaoe/internal/cmdtest"
 )
 
 var (
@@ -283,19 +284,7 @@ func TestMain(m *testing.M) {
 // runDir; it returns stdout, stderr and the exit code.
 func aoeStat(t *testing.T, runDir string, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "GOAOE_RUN_DIR="+runDir)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return cmdtest.Run(t, bin, []string{"GOAOE_RUN_DIR=" + runDir}, args...)
 }
 
 func TestPrometheusCommand(t *testing.T) {

@@ -6,6 +6,7 @@
 package version
 
 import (
+	"errors"
 	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
@@ -51,4 +52,23 @@ func Apply(app *cli.App) *cli.App {
 	app.HideHelpCommand = true
 	addDocs(app)
 	return app
+}
+
+// UsageError is a command line that says nothing sensible. The commands
+// exit 2 on it (ExitCode), so that a script can tell it from a failure.
+type UsageError struct{ Err error }
+
+// Usage marks err as a UsageError.
+func Usage(err error) error { return UsageError{Err: err} }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// ExitCode is a failed command's exit status: 2 for a UsageError, else 1.
+func ExitCode(err error) int {
+	var u UsageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
 }
